@@ -1,0 +1,89 @@
+"""Logic gates as games: two random bits per step, the action should be the gate's output."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from spikey.games.template import Game
+from spikey.module import Key
+
+
+def and_gate(states: np.ndarray) -> np.ndarray:
+    """(B, 2) bits -> (B,) int: a AND b."""
+    return (np.asarray(states)[:, 0] & np.asarray(states)[:, 1]).astype(int)
+
+
+def or_gate(states: np.ndarray) -> np.ndarray:
+    """(B, 2) bits -> (B,) int: a OR b."""
+    return (np.asarray(states)[:, 0] | np.asarray(states)[:, 1]).astype(int)
+
+
+def xor_gate(states: np.ndarray) -> np.ndarray:
+    """(B, 2) bits -> (B,) int: a XOR b."""
+    return np.asarray(states).sum(axis=1) % 2
+
+
+def truth_table(table: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """A gate from a user truth table ``{(a, b): output}``."""
+    lookup = {tuple(int(v) for v in k): int(out) for k, out in table.items()}
+
+    def gate(states: np.ndarray) -> np.ndarray:
+        return np.array([lookup[tuple(int(v) for v in s)] for s in np.asarray(states)])
+    return gate
+
+
+class Logic(Game):
+    """B logic-gate games: each step shows two random bits (B, 2); action (B,) in {0, 1}.
+
+    The reward returned by ``step`` is 1 where the action equals the gate's
+    output for the shown bits, else 0; episodes never terminate (use the
+    experiment's episode length). Presets: ``"AND"``, ``"OR"``, ``"XOR"``; a
+    user table goes in ``expected_value=truth_table({...})``.
+
+    Examples
+    --------
+    >>> game = Logic("XOR", batch_size=3, seed=0)
+    >>> states, info = game.reset()
+    >>> states.shape
+    (3, 2)
+    >>> _, reward, terminated, truncated, _ = game.step(xor_gate(states))
+    >>> reward.tolist(), bool(terminated.any())
+    ([1.0, 1.0, 1.0], False)
+    """
+
+    PRESETS = {"AND": {"expected_value": and_gate}, "OR": {"expected_value": or_gate},
+               "XOR": {"expected_value": xor_gate}}
+    Keys = [Key("expected_value", "f(states (B, 2)) -> correct actions (B,)", callable)]
+    n_states = 4
+
+    def __init__(self, preset: str | None = "XOR", **kwargs: Any):
+        super().__init__(preset, **kwargs)
+        self.states = None
+
+    @property
+    def expected_value(self) -> Callable:
+        return self.params["expected_value"]
+
+    def _draw(self) -> np.ndarray:
+        return np.stack([rng.random(2) < 0.5 for rng in self.rngs]).astype(np.int64)
+
+    def reset(self, seed: int | Sequence[int] | None = None, options: dict | None = None) -> tuple:
+        if seed is not None:
+            self.seed(seed)
+        self.states = self._draw()
+        return self.states.copy(), {}
+
+    def step(self, action: Any) -> tuple:
+        if self.states is None:
+            raise RuntimeError("Logic.step called before reset().")
+        action = np.asarray(action.cpu() if hasattr(action, "cpu") else action)
+        if action.shape != (self.batch_size,):
+            raise ValueError(f"Logic.step: action has shape {action.shape}; expected one action per "
+                             f"game, shape ({self.batch_size},).")
+        if not np.isin(action, (0, 1)).all():
+            raise ValueError(f"Logic.step: actions must be 0/1 (or bool); got {np.unique(action)[:5]}.")
+        reward = (action.astype(int) == self.expected_value(self.states)).astype(float)
+        self.states = self._draw()
+        done = np.zeros(self.batch_size, dtype=bool)
+        return self.states.copy(), reward, done, done.copy(), {}

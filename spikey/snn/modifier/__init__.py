@@ -1,0 +1,5 @@
+"""Parameter schedules applied while a network runs."""
+from spikey.snn.modifier.template import Modifier
+from spikey.snn.modifier.linear import LinearSchedule
+from spikey.snn.modifier.exponential import ExponentialSchedule
+from spikey.snn.modifier.step import StepSchedule

@@ -1,0 +1,376 @@
+"""Networks: parts assembled into B spiking networks that advance together.
+
+A network is configured like a Spikey network: class attributes ``parts``
+(role -> part class) and ``keys`` (default key values), overridable per
+instance. Every state array has a leading batch axis B; ``batch_size=1`` is the
+ordinary single network.
+
+One network step (``processing_time`` of them per game step)::
+
+    input spikes   (B, n_in)  <- inputs()
+    body spikes    (B, N)     <- neurons()                 fire from the current state
+    synaptic input (B, N)     <- [input, body] @ W         one batched product
+    neurons.update(input)                                  reset, refractory, charge
+    reward_t       (B,)       <- rewarder(state, this step's output spikes)   (ActiveRLNetwork)
+    synapses.update(pre, post, reward_t)                   plasticity (training only)
+
+Examples
+--------
+>>> import numpy as np
+>>> from spikey.snn import RLNetwork, RateMap, LIF, Manual, MSTDP, Threshold, MatchExpected
+>>> class XOR(RLNetwork):
+...     parts = {"inputs": RateMap, "neurons": LIF, "weights": Manual, "synapses": MSTDP,
+...              "readout": Threshold, "rewarder": MatchExpected}
+...     keys = {"n_inputs": 4, "n_neurons": 3, "n_outputs": 1, "processing_time": 20,
+...             "firing_threshold": 1.0, "potential_decay": 0.1, "max_weight": 2.0,
+...             "matrix": np.full((7, 3), 0.5), "learning_rate": 0.01, "action_threshold": 0.1,
+...             "state_rate_map": {(0, 0): [0, 0], (0, 1): [0, .5], (1, 0): [.5, 0], (1, 1): [.5, .5]},
+...             "expected_value": lambda s: s.sum(axis=1) % 2}
+>>> net = XOR(batch_size=2, seed=0)
+>>> state = np.array([[0, 1], [1, 1]])
+>>> action = net.tick(state)
+>>> action.shape, net.reward(state, action).shape
+((2,), (2,))
+"""
+from __future__ import annotations
+
+import copy as copy_module
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from spikey.backend import Backend, lane_seeds
+from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
+from spikey.snn.modifier.template import Modifier
+
+#: Roles of a network's parts, in construction order.
+ROLES = ("inputs", "neurons", "weights", "synapses", "readout", "rewarder")
+REQUIRED_ROLES = ("inputs", "neurons", "weights", "synapses", "readout")
+
+
+class Network(Module):
+    """B spiking networks built from parts, stepping together.
+
+    Parameters
+    ----------
+    parts : dict, optional
+        Role -> part class, overriding the class attribute ``parts``. Roles:
+        inputs, neurons, weights, synapses, readout, rewarder (optional), and
+        ``modifiers`` (a list of ``Modifier`` objects, optional).
+    keys : dict, optional
+        Key values overriding the class attribute ``keys``; ``**overrides`` win over both.
+    batch_size : int, default 1
+        B, the number of networks; per-member keys accept B values.
+    seed : int or sequence of B ints, default 0
+        Lane b uses ``seed + b`` (or ``seed[b]``), so it reproduces a single
+        network seeded with that value exactly.
+    backend : {"numpy", "torch"}, device : str, dtype : {"float32", "float64"}
+        Where and in what precision the arrays live.
+    """
+
+    namespace = "network"
+    Keys = [
+        Key("processing_time", "P, network steps per game step", int, range=(1, None)),
+        Key("spike_log_length", "network steps kept in the spike log ring buffer (0: processing_time)",
+            int, default=0, range=(0, None)),
+    ]
+    parts: dict = {}
+    keys: dict = {}
+    #: Whether rewards arrive once per game step through ``reward`` (RLNetwork).
+    deferred_reward = False
+
+    def __init__(self, parts: dict | None = None, keys: dict | None = None, *, batch_size: int = 1,
+                 seed: int | Sequence[int] | None = 0, backend: str | Backend = "numpy",
+                 device: str = "cpu", dtype: str = "float32", **overrides: Any):
+        part_classes = {**type(self).parts, **(parts or {})}
+        config = {**type(self).keys, **(keys or {}), **overrides}
+        self.part_classes = self._check_roles(part_classes)
+        self._check_unknown(config, self.part_classes)
+        super().__init__(batch_size=batch_size, strict=False, **config)
+        self.config = config
+        self.backend = backend if isinstance(backend, Backend) else Backend(backend, device, dtype)
+        self.seeds = lane_seeds(seed, self.batch_size)
+        self.modifiers: list[Modifier] = list(self.part_classes.get("modifiers", []))
+        common = dict(backend=self.backend, seed=self.seeds, batch_size=self.batch_size, strict=False)
+        for role in ROLES:
+            cls = self.part_classes.get(role)
+            setattr(self, role, None if cls is None else cls(**common, **config))
+        self._check_sizes()
+        self.synapses.deferred = self.deferred_reward
+        self.synapses.bind(self.weights)  # static rules keep one matrix shared by all lanes
+        self.training = True
+        self.reset()
+
+    # -- configuration ------------------------------------------------------------------------
+    @staticmethod
+    def _check_roles(part_classes: dict) -> dict:
+        for role in part_classes:
+            if role not in ROLES and role != "modifiers":
+                raise ConfigError(f"Network: unknown part role '{role}'.{suggest(role, ROLES)} "
+                                  f"Roles: {list(ROLES) + ['modifiers']}.", key=role, part="Network",
+                                  value=part_classes[role], expected="a part role")
+        for role in REQUIRED_ROLES:
+            if part_classes.get(role) is None:
+                raise ConfigError(f"Network: part '{role}' is missing; expected a part class for it.",
+                                  key=role, part="Network", value=None, expected="a part class")
+        for role in ROLES:
+            cls = part_classes.get(role)
+            if cls is not None and not (isinstance(cls, type) and issubclass(cls, Module)):
+                raise ConfigError(f"Network: part '{role}' = {cls!r}; expected a part class "
+                                  f"(a Module subclass such as spikey.snn.LIF), not an instance.",
+                                  key=role, part="Network", value=cls, expected="a part class")
+        for modifier in part_classes.get("modifiers", []):
+            if not isinstance(modifier, Modifier):
+                raise ConfigError(f"Network: modifier {modifier!r} is not a Modifier instance.",
+                                  key="modifiers", part="Network", value=modifier,
+                                  expected="a list of Modifier objects")
+        return part_classes
+
+    @classmethod
+    def _accepted(cls, part_classes: dict) -> set[str]:
+        names = cls.accepted_names()
+        for role in ROLES:
+            if part_classes.get(role) is not None:
+                names |= part_classes[role].accepted_names()
+        return names
+
+    @classmethod
+    def _check_unknown(cls, config: dict, part_classes: dict) -> None:
+        accepted = cls._accepted(part_classes)
+        for name in config:
+            if name not in accepted:
+                raise UnknownKeyError(
+                    f"{cls.__name__}: unknown key '{name}': no part declares it.{suggest(name, accepted)} "
+                    f"Network.list_keys(...) shows every key.", key=name, part=cls.__name__,
+                    value=config[name], expected="a key declared by one of the parts")
+
+    @classmethod
+    def list_keys(cls, print_table: bool = True, **parts: Any) -> list[dict]:
+        """Every key of a configuration: one row (part, key, type, default, description) each.
+
+        ``parts`` overrides the class's ``parts`` (role=class); prints a table by default.
+        """
+        part_classes = {**cls.parts, **parts}
+        rows = cls.describe_keys()
+        for role in ROLES:
+            if part_classes.get(role) is not None:
+                rows += [dict(row, role=role) for row in part_classes[role].describe_keys()]
+        if print_table:
+            for row in rows:
+                print(f"{row.get('role', 'network'):>9} {row['part']:<14} {row['key']:<24} "
+                      f"{row['type']:<16} {str(row['default']):<12} {row['description']}")
+        return rows
+
+    def _check_sizes(self) -> None:
+        n_in, N = self.inputs.params["n_inputs"], self.neurons.params["n_neurons"]
+        sizes = {"weights": (self.weights.params["n_inputs"], self.weights.params["n_neurons"]),
+                 "synapses": (self.synapses.params["n_inputs"], self.synapses.params["n_neurons"])}
+        for role, (w_in, w_n) in sizes.items():
+            if (w_in, w_n) != (n_in, N):
+                raise ConfigError(f"Network: {role} are sized for n_inputs={w_in}, n_neurons={w_n} but "
+                                  f"inputs have {n_in} and neurons {N}.", key="n_inputs", part=role,
+                                  value=(w_in, w_n), expected=(n_in, N))
+        if self.readout.params["n_outputs"] > N:
+            raise ConfigError(f"Network: n_outputs = {self.readout.params['n_outputs']} exceeds "
+                              f"n_neurons = {N}; outputs are the last n_outputs body neurons.",
+                              key="n_outputs", part=type(self.readout).__name__,
+                              value=self.readout.params["n_outputs"], expected=f"<= {N}")
+
+    def _parts(self) -> Iterable[tuple[str, Module]]:
+        return ((role, getattr(self, role)) for role in ROLES if getattr(self, role) is not None)
+
+    def set_key(self, name: str, value: Any) -> None:
+        """Change key ``name`` (plain or ``"namespace.key"``) on every part that declares it."""
+        namespace, _, plain = name.rpartition(".")
+        found = False
+        targets = [(type(self).__name__, self)] + list(self._parts())
+        for _, part in targets:
+            if plain in part.key_map() and (not namespace or namespace == part.namespace):
+                part.set_param(plain, value)
+                found = True
+        if not found:
+            raise UnknownKeyError(f"{type(self).__name__}.set_key: no part declares '{name}'."
+                                  f"{suggest(name, self._accepted(self.part_classes))}", key=name,
+                                  part=type(self).__name__, value=value, expected="a declared key")
+        self.config[name] = value
+
+    # -- running ------------------------------------------------------------------------------
+    @property
+    def n_inputs(self) -> int:
+        return self.inputs.params["n_inputs"]
+
+    @property
+    def n_neurons(self) -> int:
+        return self.neurons.params["n_neurons"]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.readout.params["n_outputs"]
+
+    @property
+    def processing_time(self) -> int:
+        return self.params["processing_time"]
+
+    def reset(self) -> None:
+        """Clear all dynamic state (potentials, traces, logs); learned weights are kept.
+
+        Use ``reset_weights()`` to return to the initial matrix as well.
+        """
+        for _, part in self._parts():
+            if part is not self.weights:
+                part.reset()
+        for modifier in self.modifiers:
+            modifier.reset()
+        B, n = self.batch_size, self.n_inputs + self.n_neurons
+        self.polarities = self.backend.concat([self.inputs.polarities, self.neurons.polarities], axis=1)
+        self.output_polarities = self.neurons.polarities[:, self.n_neurons - self.n_outputs:]
+        log_length = self.params["spike_log_length"] or self.processing_time
+        self._log = self.backend.zeros((log_length, B, n), dtype=bool)
+        self._log_position = 0
+        self._logged = 0
+        self.game_step = 0
+        self.output_counts = self.backend.zeros((B, self.n_outputs))
+        self._state = None
+
+    def reset_weights(self) -> None:
+        """Return the weights to their initial values (and clear state)."""
+        self.weights.reset()
+        self.synapses.reset()
+        self.reset()
+
+    def train(self, mode: bool = True) -> "Network":
+        """Enable (or with False disable) all plasticity; returns self."""
+        self.training = bool(mode)
+        for _, part in self._parts():
+            part.train(mode)
+        return self
+
+    def eval(self) -> "Network":
+        """Disable all plasticity: weights (and adaptive thresholds) stay fixed."""
+        return self.train(False)
+
+    def step_reward(self, post_outputs: Any) -> Any:
+        """Reward of one network step, from its output spikes; None outside ActiveRLNetwork."""
+        return None
+
+    def _network_step(self) -> None:
+        """Advance all B networks by one network step (see the module docstring)."""
+        spikes = self.backend.concat([self.inputs(), self.neurons()], axis=1)
+        self.neurons.update(self.weights.propagate(spikes))
+        fired = spikes != 0
+        self._log[self._log_position] = fired
+        self._log_position = (self._log_position + 1) % self._log.shape[0]
+        self._logged += 1
+        post = fired[:, self.n_inputs:]
+        post_outputs = post[:, self.n_neurons - self.n_outputs:]
+        self.output_counts += post_outputs
+        reward = self.step_reward(post_outputs)
+        if self.training and self.synapses.plastic:
+            dtype = self.backend.dtype
+            pre = fired * self.polarities
+            self.synapses.update(pre, post.to(dtype) if self.backend.is_torch else post.astype(dtype),
+                                 reward)
+
+    def tick(self, state: Any) -> Any:
+        """Run one game step: ``processing_time`` network steps on ``state`` (B, ...).
+
+        Returns the readout's action for each network, ``(B,)`` or ``(B, n_actions)``.
+        """
+        for modifier in self.modifiers:
+            modifier.update(self, self.game_step)
+        self._state = state
+        self.inputs.update(state)
+        self.output_counts = self.output_counts * 0
+        for _ in range(self.processing_time):
+            self._network_step()
+        self.game_step += 1
+        return self.readout(self.output_counts, self.output_polarities, self.processing_time)
+
+    def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
+        """Reward ``(B,)`` of the last game step from the rewarder (no learning in Network)."""
+        if self.rewarder is None:
+            raise ConfigError(f"{type(self).__name__}.reward: no 'rewarder' part configured.",
+                              key="rewarder", part=type(self).__name__, value=None,
+                              expected="a Reward part class")
+        return self.rewarder(state, action, state_next)
+
+    @property
+    def spike_log(self) -> np.ndarray:
+        """Spikes of the last ``spike_log_length`` steps, oldest first: bool ``(B, T, n_in + N)``."""
+        log = self.backend.to_numpy(self._log)
+        length = min(self._logged, log.shape[0])
+        order = (np.arange(length) + (self._log_position - length)) % log.shape[0]
+        return np.transpose(log[order], (1, 0, 2))
+
+    # -- copies and checkpoints --------------------------------------------------------------
+    def copy(self) -> "Network":
+        """An independent deep copy, learned weights and all state included."""
+        return copy_module.deepcopy(self)
+
+    def state_dict(self) -> dict:
+        """All state (numpy arrays), key values and random-stream positions, for checkpoints."""
+        return {"network": {"game_step": self.game_step, "training": self.training,
+                            "seeds": self.seeds.copy(), "params": dict(self.params)},
+                **{role: part.state_dict() for role, part in self._parts()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a ``state_dict`` taken from a network of the same configuration."""
+        for role, part in self._parts():
+            if role not in state:
+                raise KeyError(f"load_state_dict: the checkpoint has no state for part '{role}'.")
+            part.load_state_dict(state[role])
+        self.game_step = state["network"]["game_step"]
+        self.train(state["network"]["training"])
+
+
+class RLNetwork(Network):
+    """A network that learns from one reward per game step.
+
+    After ``action = tick(state)`` the game's outcome goes to
+    ``reward(state, action, state_next)``: the rewarder's value modulates the
+    plasticity accumulated over the game step's network steps
+    (``synapses.apply_reward``).
+    """
+
+    deferred_reward = True
+
+    def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
+        reward = super().reward(state, action, state_next)
+        if self.training and self.synapses.plastic:
+            self.synapses.apply_reward(reward)
+        return reward
+
+
+class ActiveRLNetwork(Network):
+    """A network rewarded at every network step from that step's own output spikes.
+
+    Each step, ``step_action(output_spikes)`` (default: whether any output
+    neuron fired, ``(B,)`` bool) goes to ``rewarder(state, step_action)``; the
+    resulting ``(B,)`` reward modulates that same step's plasticity. This is
+    Florian's (2007) XOR protocol: reward or punishment at output spike times.
+    ``reward(...)`` returns the sum of the game step's per-step rewards.
+    """
+
+    def step_action(self, post_outputs: Any) -> Any:
+        """The per-step action from this step's output events ``(B, n_outputs)`` bool."""
+        return post_outputs.any(axis=1) if not self.backend.is_torch else post_outputs.any(dim=1)
+
+    def reset(self) -> None:
+        super().reset()
+        self.tick_reward = np.zeros(self.batch_size)
+
+    def tick(self, state: Any) -> Any:
+        self.tick_reward = np.zeros(self.batch_size)
+        return super().tick(state)
+
+    def step_reward(self, post_outputs: Any) -> Any:
+        if self.rewarder is None:
+            return None
+        action = self.backend.to_numpy(self.step_action(post_outputs))
+        reward = np.asarray(self.rewarder(self._state, action), dtype=float)
+        self.tick_reward += reward
+        return reward
+
+    def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
+        """The summed per-step rewards of the last game step (learning already happened)."""
+        return self.tick_reward.copy()

@@ -1,0 +1,3 @@
+"""Neuron models."""
+from spikey.snn.neuron.template import Neuron
+from spikey.snn.neuron.lif import LIF

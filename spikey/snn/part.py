@@ -1,0 +1,94 @@
+"""The common base of network parts: backend, lanes, random streams and state."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from spikey.backend import Backend, RandomStream, lane_generators, lane_seeds
+from spikey.module import Module
+
+
+class Part(Module):
+    """A network part: Keys plus batched state on a backend.
+
+    Parameters
+    ----------
+    backend : Backend, optional
+        Array namespace and device; numpy float32 by default.
+    seed : int or sequence of B ints, default 0
+        Lane seeds (see ``spikey.backend.lane_seeds``).
+    batch_size : int, default 1
+        B, the number of networks simulated together.
+    strict : bool, default True
+        Reject config entries this part does not declare.
+    **config
+        Flat key values.
+
+    Subclasses list their state arrays in ``state_names`` so that
+    ``state_dict``/``load_state_dict`` checkpoint them, allocate them in
+    ``reset()``, and compute constants from ``params`` in ``derive()``.
+    """
+
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, backend: Backend | None = None, seed: int | Sequence[int] | None = 0,
+                 batch_size: int = 1, strict: bool = True, **config):
+        super().__init__(batch_size=batch_size, strict=strict, **config)
+        self.backend = backend if backend is not None else Backend()
+        self.seeds = lane_seeds(seed, self.batch_size)
+        self.training = True
+        self._streams: dict[str, RandomStream] = {}
+        self.derive()
+
+    @property
+    def xp(self) -> Any:
+        """The array namespace (numpy or torch)."""
+        return self.backend.xp
+
+    def column(self, name: str) -> Any:
+        """Key ``name`` as a scalar or a (B, 1) array broadcasting over (B, N) state."""
+        return self.backend.column(self.params[name])
+
+    def stream(self, name: str, shape: tuple) -> RandomStream:
+        """This part's per-lane uniform stream ``name`` with per-step shape ``shape``."""
+        full_name = f"{self.namespace}.{name}"
+        existing = self._streams.get(name)
+        if existing is None or existing.shape != tuple(shape):
+            existing = self.backend.stream(self.seeds, full_name, tuple(shape))
+            self._streams[name] = existing
+        return existing
+
+    def generators(self, name: str) -> list[np.random.Generator]:
+        """Fresh per-lane numpy generators for one-off draws (initial weights, polarities)."""
+        return lane_generators(self.seeds, f"{self.namespace}.{name}")
+
+    def reset(self) -> None:
+        """Allocate or clear the state arrays. Override."""
+
+    def train(self, mode: bool = True) -> "Part":
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> "Part":
+        return self.train(False)
+
+    def state_dict(self) -> dict:
+        """State arrays (as numpy copies), key values and random-stream positions."""
+        arrays = {name: None if getattr(self, name, None) is None
+                  else self.backend.to_numpy(getattr(self, name)).copy() for name in self.state_names}
+        return {"arrays": arrays, "params": dict(self.params),
+                "streams": {name: s.state() for name, s in self._streams.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned (same keys, shapes and backend kind)."""
+        for name, value in state["arrays"].items():
+            if value is not None:
+                current = getattr(self, name, None)
+                setattr(self, name, self.backend.asarray(value, dtype=getattr(current, "dtype", None)))
+        self.params.update(state.get("params", {}))
+        for name, stream_state in state.get("streams", {}).items():
+            if stream_state["buffer"] is None:
+                continue
+            self.stream(name, tuple(stream_state["buffer"].shape[2:])).load_state(stream_state)
+        self.derive()

@@ -1,0 +1,68 @@
+"""Binary action from the output firing rate against a threshold."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spikey.module import Key
+from spikey.snn.readout.template import Readout
+
+
+class Threshold(Readout):
+    """``action = output_range[rate >= action_threshold]`` per network.
+
+    ``rate`` is the mean signed firing rate of the outputs over the game step
+    (spikes per network step; inhibitory outputs count negatively). With
+    ``action_threshold = "mean"`` the threshold is the running mean of the
+    rates this network has produced since ``reset()`` (0 before the first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> readout = Threshold(n_outputs=2, action_threshold=0.25, batch_size=2)
+    >>> readout(np.array([[10, 0], [30, 40]]), np.ones((2, 2)), steps=100).tolist()
+    [0, 1]
+    """
+
+    Keys = Readout.Keys + [
+        Key("action_threshold", "rate (spikes/step) at which the action switches, or 'mean'",
+            (float, str)),
+        Key("output_range", "the two actions: below and at/above the threshold", (list, tuple),
+            default=(0, 1)),
+    ]
+    state_names = ("rate_sum", "rate_count")
+
+    def derive(self) -> None:
+        threshold = self.params["action_threshold"]
+        if isinstance(threshold, str) and threshold != "mean":
+            raise ValueError(f"Threshold: key 'action_threshold' = {threshold!r}; expected a number "
+                             f"or 'mean'.")
+        if len(self.params["output_range"]) != 2:
+            raise ValueError(f"Threshold: key 'output_range' = {self.params['output_range']!r}; "
+                             f"expected two actions (below, at/above).")
+        self._actions = np.asarray(self.params["output_range"])
+
+    def reset(self) -> None:
+        self.rate_sum = np.zeros(self.batch_size)
+        self.rate_count = np.zeros(self.batch_size)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.reset()
+
+    def rates(self, counts: Any, polarities: Any, steps: int) -> np.ndarray:
+        """(B,) mean signed output rate in spikes per network step."""
+        if self.params["n_outputs"] == 0:
+            return np.zeros(self.batch_size)
+        signed = self.backend.to_numpy(counts * polarities)
+        return signed.mean(axis=1) / steps
+
+    def __call__(self, counts: Any, polarities: Any, steps: int) -> np.ndarray:
+        rate = self.rates(counts, polarities, steps)
+        threshold = self.params["action_threshold"]
+        if threshold == "mean":
+            threshold = np.where(self.rate_count > 0, self.rate_sum / np.maximum(self.rate_count, 1), 0.0)
+            self.rate_sum += rate
+            self.rate_count += 1
+        return self._actions[(rate >= threshold).astype(int)]

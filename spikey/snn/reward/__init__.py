@@ -1,0 +1,4 @@
+"""Rewarders."""
+from spikey.snn.reward.template import Reward
+from spikey.snn.reward.match_expected import MatchExpected
+from spikey.snn.reward.function import RewardFunction
