@@ -101,6 +101,13 @@ class Backend:
                 raise ConfigError(f"device = {device!r} but torch sees no CUDA device.",
                                   key="device", value=device, expected="an available device")
 
+    def __reduce__(self) -> tuple:
+        # Modules do not pickle: rebuild from the settings (copies, checkpoints, Ray workers).
+        return (Backend, (self.name, self.device, self.dtype_name))
+
+    def __deepcopy__(self, memo: dict) -> "Backend":
+        return self  # immutable settings: copies may share it
+
     @property
     def is_torch(self) -> bool:
         return self.name == "torch"
