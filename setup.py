@@ -25,5 +25,4 @@ setup(
     extras_require={
         "dev": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
     },
-    entry_points={"console_scripts": ["spikey=spikey.cli:main"]},
 )

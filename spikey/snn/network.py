@@ -76,6 +76,9 @@ class Network(Module):
     ]
     parts: dict = {}
     keys: dict = {}
+    #: Keys that size arrays: fixed once the network is built.
+    SHAPE_KEYS = frozenset({"n_inputs", "n_neurons", "n_outputs", "n_actions", "processing_time",
+                            "spike_log_length", "spike_delay", "stdp_window", "matrix", "matrix_mask"})
     #: Whether rewards arrive once per game step through ``reward`` (RLNetwork).
     deferred_reward = False
 
@@ -91,6 +94,13 @@ class Network(Module):
         self.backend = backend if isinstance(backend, Backend) else Backend(backend, device, dtype)
         self.seeds = lane_seeds(seed, self.batch_size)
         self.modifiers: list[Modifier] = list(self.part_classes.get("modifiers", []))
+        accepted = self._accepted(self.part_classes)
+        for modifier in self.modifiers:
+            if modifier.key not in accepted:
+                raise UnknownKeyError(f"{type(self).__name__}: {type(modifier).__name__} schedules key "
+                                      f"'{modifier.key}' that no part declares.{suggest(modifier.key, accepted)}",
+                                      key=modifier.key, part=type(modifier).__name__, value=modifier.key,
+                                      expected="a key declared by one of the parts")
         common = dict(backend=self.backend, seed=self.seeds, batch_size=self.batch_size, strict=False)
         for role in ROLES:
             cls = self.part_classes.get(role)
@@ -99,6 +109,7 @@ class Network(Module):
         self.synapses.deferred = self.deferred_reward
         self.synapses.bind(self.weights)  # static rules keep one matrix shared by all lanes
         self.training = True
+        self.total_game_steps = 0  # game steps since construction: the clock of modifiers
         self.reset()
 
     # -- configuration ------------------------------------------------------------------------
@@ -182,13 +193,18 @@ class Network(Module):
     def set_key(self, name: str, value: Any) -> None:
         """Change key ``name`` (plain or ``"namespace.key"``) on every part that declares it."""
         namespace, _, plain = name.rpartition(".")
-        found = False
-        targets = [(type(self).__name__, self)] + list(self._parts())
-        for _, part in targets:
-            if plain in part.key_map() and (not namespace or namespace == part.namespace):
-                part.set_param(plain, value)
-                found = True
-        if not found:
+        if plain in self.SHAPE_KEYS:
+            raise ConfigError(f"{type(self).__name__}.set_key: '{plain}' sets array sizes and cannot change "
+                              f"during a run; build a new network instead.", key=name,
+                              part=type(self).__name__, value=value, expected="a non-size key")
+        targets = [part for _, part in [(None, self)] + list(self._parts())
+                   if plain in part.key_map() and (not namespace or namespace == part.namespace)]
+        # Validate for every part first, so a value one part rejects changes nothing.
+        for part in targets:
+            part.key_map()[plain].validate(value, type(part).__name__, self.batch_size)
+        for part in targets:
+            part.set_param(plain, value)
+        if not targets:
             raise UnknownKeyError(f"{type(self).__name__}.set_key: no part declares '{name}'."
                                   f"{suggest(name, self._accepted(self.part_classes))}", key=name,
                                   part=type(self).__name__, value=value, expected="a declared key")
@@ -233,7 +249,8 @@ class Network(Module):
         self._state = None
 
     def reset_weights(self) -> None:
-        """Return the weights to their initial values (and clear state)."""
+        """Return the weights to their initial values, restart schedules and clear state."""
+        self.total_game_steps = 0
         self.weights.reset()
         self.synapses.reset()
         self.reset()
@@ -277,13 +294,14 @@ class Network(Module):
         Returns the readout's action for each network, ``(B,)`` or ``(B, n_actions)``.
         """
         for modifier in self.modifiers:
-            modifier.update(self, self.game_step)
+            modifier.update(self, self.total_game_steps)
         self._state = state
         self.inputs.update(state)
         self.output_counts = self.output_counts * 0
         for _ in range(self.processing_time):
             self._network_step()
         self.game_step += 1
+        self.total_game_steps += 1
         return self.readout(self.output_counts, self.output_polarities, self.processing_time)
 
     def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
@@ -310,6 +328,7 @@ class Network(Module):
     def state_dict(self) -> dict:
         """All state (numpy arrays), key values and random-stream positions, for checkpoints."""
         return {"network": {"game_step": self.game_step, "training": self.training,
+                            "total_game_steps": self.total_game_steps,
                             "seeds": self.seeds.copy(), "params": dict(self.params)},
                 **{role: part.state_dict() for role, part in self._parts()}}
 
@@ -320,6 +339,7 @@ class Network(Module):
                 raise KeyError(f"load_state_dict: the checkpoint has no state for part '{role}'.")
             part.load_state_dict(state[role])
         self.game_step = state["network"]["game_step"]
+        self.total_game_steps = state["network"].get("total_game_steps", self.game_step)
         self.train(state["network"]["training"])
 
 

@@ -85,7 +85,10 @@ class Part(Module):
         for name, value in state["arrays"].items():
             if value is not None:
                 current = getattr(self, name, None)
-                setattr(self, name, self.backend.asarray(value, dtype=getattr(current, "dtype", None)))
+                if isinstance(current, np.ndarray):  # host-side bookkeeping stays numpy
+                    setattr(self, name, np.array(value, dtype=current.dtype))
+                else:
+                    setattr(self, name, self.backend.asarray(value, dtype=getattr(current, "dtype", None)))
         self.params.update(state.get("params", {}))
         for name, stream_state in state.get("streams", {}).items():
             if stream_state["buffer"] is None:

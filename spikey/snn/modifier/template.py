@@ -1,7 +1,8 @@
 """The modifier template: schedules that change a key while a network runs.
 
 A modifier is called at the start of every game step (``network.tick``) with
-the network and the number of game steps since ``network.reset()``; it sets
+the network and the number of game steps since the network was built (or since
+``network.reset_weights()``), so a schedule spans the whole experiment; it sets
 its key on every part that declares it (``Network.set_key``), validated like
 any other value.
 """
