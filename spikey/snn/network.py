@@ -251,6 +251,8 @@ class Network(Module):
     def reset_weights(self) -> None:
         """Return the weights to their initial values, restart schedules and clear state."""
         self.total_game_steps = 0
+        for _, part in self._parts():
+            part.reset_learning()
         self.weights.reset()
         self.synapses.reset()
         self.reset()

@@ -66,6 +66,9 @@ class Part(Module):
     def reset(self) -> None:
         """Allocate or clear the state arrays. Override."""
 
+    def reset_learning(self) -> None:
+        """Forget what was learned besides weights (e.g. adaptive thresholds). Override."""
+
     def train(self, mode: bool = True) -> "Part":
         self.training = bool(mode)
         return self

@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from spikey.module import Key
+from spikey.module import ConfigError, Key
+from spikey.snn.input._state_lookup import lookup, normalise_table
 from spikey.snn.input.template import Input
 
 
@@ -34,42 +35,36 @@ class RateMap(Input):
 
     def derive(self) -> None:
         super().derive()
-        rate_map = self.params["state_rate_map"]
-        if isinstance(rate_map, dict):
-            self._table = {self._as_key(k): np.atleast_1d(np.asarray(v, dtype=float))
-                           for k, v in rate_map.items()}
-            sizes = {v.size for v in self._table.values()}
-        else:
-            self._table = np.asarray(rate_map, dtype=float)
-            sizes = {int(np.prod(self._table.shape[1:]))} if self._table.ndim > 1 else {1}
+        name = type(self).__name__
+        table = normalise_table(self.params["state_rate_map"])
+        self._table = {k: self.probabilities(v) for k, v in table.items()} if isinstance(table, dict) \
+            else self.probabilities(table)
+        values = list(self._table.values()) if isinstance(self._table, dict) else [self._table]
+        for rates in values:
+            if not np.all((rates >= 0) & (rates <= 1)):
+                raise ConfigError(f"{name}: key 'state_rate_map' holds rates outside [0, 1] "
+                                  f"(spike probabilities per step): {rates.ravel()[:6].tolist()}.",
+                                  key="state_rate_map", part=name, value=rates,
+                                  expected="probabilities per step in [0, 1]")
+        sizes = {v.size for v in self._table.values()} if isinstance(self._table, dict) \
+            else {int(np.prod(self._table.shape[1:]))}
         for size in sizes:
             if size == 0 or self.n_inputs % size:
-                raise ValueError(f"RateMap: key 'n_inputs' = {self.n_inputs} is not a multiple of the "
-                                 f"rate vector size {size} from 'state_rate_map'.")
+                raise ConfigError(f"{name}: key 'n_inputs' = {self.n_inputs} is not a multiple of the "
+                                  f"rate vector size {size} from 'state_rate_map'.", key="n_inputs",
+                                  part=name, value=self.n_inputs, expected=f"a multiple of {size}")
         self.rates = None
 
-    @staticmethod
-    def _as_key(state: Any) -> Any:
-        array = np.asarray(state)
-        if array.ndim == 0:
-            return array.item()
-        return tuple(array.reshape(-1).tolist())
+    def probabilities(self, rates: np.ndarray) -> np.ndarray:
+        """Map values -> spike probability per network step (the identity here)."""
+        return rates
 
     def update(self, state: Any) -> None:
         """Look up each lane's rates; ``state`` has shape (B, ...) (or (B,) for scalar states)."""
         super().update(state)
         states = self.lane_states(state)
-        if isinstance(self._table, dict):
-            try:
-                per_lane = [self._table[self._as_key(s)] for s in states]
-            except KeyError as error:
-                raise KeyError(f"RateMap: state {error.args[0]!r} is not in 'state_rate_map' "
-                               f"(known states: {list(self._table)[:8]}).") from None
-            rates = np.stack(per_lane)
-        else:
-            index = states.astype(np.int64)
-            rates = self._table[tuple(index.T)] if index.ndim > 1 else self._table[index]
-            rates = rates.reshape(self.batch_size, -1)
+        rates = np.stack([r.ravel() for r in lookup(type(self).__name__, "state_rate_map",
+                                                    self._table, states)])
         repeats = self.n_inputs // rates.shape[1]
         self.rates = self.backend.asarray(np.tile(rates, (1, repeats)))
 

@@ -7,7 +7,8 @@ variables (SpikingJelly's split). State is ``(B, N)``: B networks, N neurons.
 Per network step the network calls, in order:
 
 1. ``neurons()``: which neurons fire now (from the current state); returns the
-   signed spikes ``polarity * magnitude`` delivered this step (after ``spike_delay``);
+   signed spikes ``polarity * magnitude`` delivered this step (after ``spike_delay``;
+   the network's spike log and plasticity see spikes at their delivery time);
 2. ``neurons.update(current)``: refractory timers count down, spiking and
    refractory neurons are reset, then the model integrates the synaptic input.
 """
@@ -99,11 +100,21 @@ class Neuron(Part):
             self.refractory = self.xp.where(fired, self.params["refractory_period"] + 1.0, self.refractory)
         spikes = fired * (self.polarities * self.magnitude)
         if self.delay_line is not None:
-            delivered = self.delay_line[self._delay_slot]
+            # Copy before the slot is overwritten: indexing returns a view on both backends.
+            delivered = self.backend.copy(self.delay_line[self._delay_slot])
             self.delay_line[self._delay_slot] = spikes
             self._delay_slot = (self._delay_slot + 1) % self.delay_line.shape[0]
-            return self.backend.copy(delivered)
+            return delivered
         return spikes
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        state["delay_slot"] = self._delay_slot  # which in-flight spikes arrive next
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._delay_slot = state.get("delay_slot", 0)
 
     def update(self, current: Any) -> None:
         """Reset who fired, hold refractory neurons, integrate ``current`` (B, N) into the rest."""

@@ -25,7 +25,7 @@ class MSTDP(TraceSTDP):
     >>> w = Manual(n_inputs=1, n_neurons=1, max_weight=1.0, matrix=np.array([[.5], [0.]]))
     >>> rule = MSTDP(n_inputs=1, n_neurons=1, learning_rate=0.1); rule.bind(w)
     >>> rule.update(np.array([[1., 0.]]), np.array([[0.]]), reward=np.array([1.]))
-    >>> rule.update(np.array([[0., 0.]]), np.array([[1.]]), reward=np.array([-1.]))
+    >>> rule.update(np.array([[0., 1.]]), np.array([[1.]]), reward=np.array([-1.]))
     >>> bool(w.matrix[0, 0, 0] < 0.5)    # pre-before-post under punishment depresses
     True
     """
@@ -44,9 +44,9 @@ class MSTDP(TraceSTDP):
     def update(self, pre: Any, post: Any, reward: Any = None) -> None:
         self.step_traces(pre, post)
         eligibility = self.eligibility(self.pairing(pre, post))
-        if self.deferred:
+        if self.deferred:  # the game step's reward arrives later, through apply_reward
             self.eligibility_sum += eligibility
-        if reward is not None:
+        elif reward is not None:
             self.change_weights((self.learning_rate * self._lane(reward)) * eligibility)
 
     def apply_reward(self, reward: Any) -> None:

@@ -27,7 +27,7 @@ class MSTDPET(MSTDP):
     >>> w = Manual(n_inputs=1, n_neurons=1, max_weight=1.0, matrix=np.array([[.5], [0.]]))
     >>> rule = MSTDPET(n_inputs=1, n_neurons=1, learning_rate=0.01); rule.bind(w)
     >>> rule.update(np.array([[1., 0.]]), np.array([[0.]]))     # pre, then post: z > 0
-    >>> rule.update(np.array([[0., 0.]]), np.array([[1.]]))
+    >>> rule.update(np.array([[0., 1.]]), np.array([[1.]]))
     >>> for _ in range(10):                                     # reward 10 steps later
     ...     rule.update(np.zeros((1, 2)), np.zeros((1, 1)))
     >>> rule.update(np.zeros((1, 2)), np.zeros((1, 1)), reward=np.array([1.]))

@@ -21,7 +21,7 @@ class STDP(TraceSTDP):
     >>> w = Manual(n_inputs=1, n_neurons=1, max_weight=1.0, matrix=np.array([[.5], [0.]]))
     >>> rule = STDP(n_inputs=1, n_neurons=1, learning_rate=0.1); rule.bind(w)
     >>> rule.update(np.array([[1., 0.]]), np.array([[0.]]))   # pre fires ...
-    >>> rule.update(np.array([[0., 0.]]), np.array([[1.]]))   # ... post one step later
+    >>> rule.update(np.array([[0., 1.]]), np.array([[1.]]))   # ... post one step later
     >>> bool(w.matrix[0, 0, 0] > 0.5)
     True
     """
