@@ -256,7 +256,7 @@ def test_population_readouts_need_an_action_and_outputs(cls):
 def test_template_pools_error_names_the_part():
     class Pooled(Readout):
         pass
-    with pytest.raises(ValueError, match="Pooled: n_actions = 4 exceeds n_outputs = 3"):
+    with pytest.raises(KeyRangeError, match="Pooled: key 'n_actions' = 4 exceeds n_outputs = 3"):
         Pooled(n_outputs=3).pools(4)
 
 

@@ -37,12 +37,6 @@ class NeuronRates(Readout):
 
     def derive(self) -> None:
         n_actions, n_outputs = self.params["n_actions"], self.params["n_outputs"]
-        if n_actions > n_outputs:
-            raise KeyRangeError(
-                f"{type(self).__name__}: key 'n_actions' = {n_actions} exceeds n_outputs = {n_outputs}; "
-                f"expected 0 <= n_actions <= n_outputs (0 means one pool per output).",
-                key="n_actions", part=type(self).__name__, value=n_actions,
-                expected=f"int with 0 <= n_actions <= {n_outputs}")
         self.bounds = self.pools(n_actions or n_outputs)
         self.membership = pool_membership(self.bounds)
         self.sizes = np.diff(self.bounds).astype(np.float64)  # >= 1: pools are never empty

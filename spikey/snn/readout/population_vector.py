@@ -36,12 +36,6 @@ class PopulationVector(Readout):
 
     def derive(self) -> None:
         n_actions, n_outputs = self.params["n_actions"], self.params["n_outputs"]
-        if n_actions > n_outputs:
-            raise KeyRangeError(
-                f"{type(self).__name__}: key 'n_actions' = {n_actions} exceeds n_outputs = {n_outputs}; "
-                f"expected 1 <= n_actions <= n_outputs (every action needs an output neuron).",
-                key="n_actions", part=type(self).__name__, value=n_actions,
-                expected=f"int with 1 <= n_actions <= {n_outputs}")
         self.bounds = self.pools(n_actions)
         self.membership = pool_membership(self.bounds)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from spikey.module import Key
+from spikey.module import Key, KeyRangeError
 from spikey.snn.part import Part
 
 
@@ -36,6 +36,9 @@ class Readout(Part):
         """
         n_outputs = self.params["n_outputs"]
         if n_actions > n_outputs:
-            raise ValueError(f"{type(self).__name__}: n_actions = {n_actions} exceeds n_outputs = "
-                             f"{n_outputs}; every action needs at least one output neuron.")
+            name = type(self).__name__
+            raise KeyRangeError(
+                f"{name}: key 'n_actions' = {n_actions} exceeds n_outputs = {n_outputs}; expected "
+                f"n_actions <= n_outputs (every action needs at least one output neuron).",
+                key="n_actions", part=name, value=n_actions, expected=f"int <= {n_outputs}")
         return np.linspace(0, n_outputs, n_actions + 1).round().astype(int)
