@@ -161,6 +161,10 @@ class Backend:
             return array.detach().cpu().numpy()
         return np.asarray(array)
 
+    def cast(self, array: Any) -> Any:
+        """``array`` (e.g. bool events) in this backend's float dtype."""
+        return array.to(self.dtype) if self.is_torch else array.astype(self.dtype)
+
     def copy(self, array: Any) -> Any:
         return array.clone() if self.is_torch else array.copy()
 

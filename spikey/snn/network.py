@@ -285,10 +285,7 @@ class Network(Module):
         self.output_counts += post_outputs
         reward = self.step_reward(post_outputs)
         if self.training and self.synapses.plastic:
-            dtype = self.backend.dtype
-            pre = fired * self.polarities
-            self.synapses.update(pre, post.to(dtype) if self.backend.is_torch else post.astype(dtype),
-                                 reward)
+            self.synapses.update(fired * self.polarities, self.backend.cast(post), reward)
 
     def tick(self, state: Any) -> Any:
         """Run one game step: ``processing_time`` network steps on ``state`` (B, ...).

@@ -6,7 +6,6 @@ from typing import Any
 import numpy as np
 
 from spikey.module import ConfigError, Key
-from spikey.snn.input._state_lookup import array_index, UnknownStateError
 from spikey.snn.input.rate_map import RateMap
 
 
