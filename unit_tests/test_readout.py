@@ -60,6 +60,37 @@ def test_threshold_mean_threshold_values():
     assert readout(np.array([[0]]), np.ones((1, 1)), 10)[0] == 1      # threshold back to 0
 
 
+def test_threshold_median_is_median_of_the_last_window_rates():
+    rng = np.random.default_rng(7)
+    steps, B, window = 10, 3, 5
+    sequence = [rng.integers(0, 11, size=(B, 2)).astype(float) for _ in range(12)]
+    readout = Threshold(n_outputs=2, action_threshold="median", threshold_window=window, batch_size=B)
+    history, got, expected = [], [], []
+    for counts in sequence:
+        rate = counts.mean(axis=1) / steps
+        threshold = np.median(history[-window:], axis=0) if history else np.zeros(B)
+        expected.append((rate >= threshold).astype(int).tolist())
+        got.append(readout(counts, np.ones((B, 2)), steps).tolist())
+        history.append(rate)
+    assert got == expected
+    readout.reset()                                   # forgets: threshold back to 0
+    assert readout(np.zeros((B, 2)), np.ones((B, 2)), steps).tolist() == [1, 1, 1]
+
+
+def test_threshold_median_splits_balanced_patterns_where_mean_fails():
+    # XOR-like rates: 00 silent, 11 just below the true patterns. The mean of
+    # the four rates lies below 11's rate; the median lies between 11 and 01/10.
+    rates = {"00": 0.0, "01": 0.40, "10": 0.38, "11": 0.30}
+    order = ["00", "01", "10", "11"] * 10
+    outcome = {}
+    for mode in ("mean", "median"):
+        readout = Threshold(n_outputs=1, action_threshold=mode, threshold_window=16)
+        actions = [readout(np.array([[rates[p] * 100]]), np.ones((1, 1)), 100)[0] for p in order]
+        outcome[mode] = dict(zip(order[-4:], actions[-4:]))
+    assert outcome["median"] == {"00": 0, "01": 1, "10": 1, "11": 0}
+    assert outcome["mean"]["11"] == 1
+
+
 def test_threshold_without_outputs():
     readout = Threshold(n_outputs=0, action_threshold=0.1, batch_size=3)
     counts = np.zeros((3, 0))
@@ -68,8 +99,12 @@ def test_threshold_without_outputs():
 
 
 def test_threshold_bad_keys_name_the_part():
-    with pytest.raises(ValueError, match="Threshold.*action_threshold.*'median'"):
-        Threshold(n_outputs=1, action_threshold="median")
+    with pytest.raises(ValueError, match="'median'"):
+        Threshold(n_outputs=1, action_threshold="mode")
+    with pytest.raises(ConfigError, match="threshold_window"):
+        Threshold(n_outputs=1, action_threshold="median", threshold_window=0)
+    with pytest.raises(ValueError, match="Threshold.*action_threshold.*'mode'"):
+        Threshold(n_outputs=1, action_threshold="mode")
     with pytest.raises(ValueError, match="Threshold.*output_range"):
         Threshold(n_outputs=1, action_threshold=0.1, output_range=[0, 1, 2])
 
