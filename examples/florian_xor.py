@@ -165,7 +165,8 @@ def evaluate(network, game, n_steps: int, warmup: int = 32):
     network.train()
     frame["rate_true"] /= np.maximum(frame.pop("n_true"), 1)
     frame["rate_false"] /= np.maximum(frame.pop("n_false"), 1)
-    return frame.rename(columns={"game_reward": "accuracy"})
+    # Logic's game reward is 1 for a correct action: its mean is the accuracy
+    return frame.drop(columns=["accuracy"], errors="ignore").rename(columns={"game_reward": "accuracy"})
 
 
 def pattern_rates(network, repeats: int = 10) -> np.ndarray:

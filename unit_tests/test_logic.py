@@ -45,7 +45,36 @@ def test_bad_actions_are_rejected():
     game.reset()
     with pytest.raises(ValueError, match=r"shape \(3,\); expected one action per game, shape \(4,\)"):
         game.step(np.zeros(3, int))
-    with pytest.raises(ValueError, match="must be 0/1"):
+    with pytest.raises(ValueError, match=r"Logic.step: action 2 in lane 2 is outside the action space "
+                                         r"Discrete\(2\); expected integers 0 <= a < 2"):
         game.step(np.array([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match=r"actions \[0.5, -1.0\] in lanes \[0, 3\]"):
+        game.step(np.array([0.5, 1, 1, -1.0]))
+    with pytest.raises(ValueError, match=r"Logic.reset: unknown options \['reset_mask'\]; this game takes none"):
+        game.reset(options={"reset_mask": np.ones(4, bool)})
     with pytest.raises(ValueError, match="unknown preset 'NOR'"):
         Logic("NOR")
+
+
+def test_spaces_info_seeding_and_torch_actions():
+    import torch
+    game = Logic("AND", batch_size=5, seed=0)
+    assert str(game.observation_space) == "MultiBinary(2)" and game.single_action_space.n == 2
+    states, _ = game.reset()
+    assert all(game.observation_space.contains(s) for s in states)
+    action = torch.tensor([1, 0, 1, 0, 1])
+    _, reward, _, _, info = game.step(action)
+    expected = and_gate(states)
+    np.testing.assert_array_equal(info["expected"], expected)
+    np.testing.assert_array_equal(info["correct"], action.numpy() == expected)
+    np.testing.assert_array_equal(reward, (action.numpy() == expected).astype(float))
+    game.step(np.array([True, False, True, True, False]))  # bools are actions too
+    # reset(seed=...) reseeds (seed 0 included); state_dict restores the shown bits and the streams.
+    first = game.reset(seed=0)[0]
+    np.testing.assert_array_equal(Logic("AND", batch_size=5, seed=0).reset()[0], first)
+    saved = game.state_dict()
+    later = [game.step(np.zeros(5, int))[0] for _ in range(3)]
+    other = Logic("AND", batch_size=5, seed=42)
+    other.load_state_dict(saved)
+    np.testing.assert_array_equal(other.states, first)
+    np.testing.assert_array_equal([other.step(np.zeros(5, int))[0] for _ in range(3)], later)

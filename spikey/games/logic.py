@@ -1,7 +1,7 @@
 """Logic gates as games: two random bits per step, the action should be the gate's output."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -37,29 +37,39 @@ class Logic(Game):
     """B logic-gate games: each step shows two random bits (B, 2); action (B,) in {0, 1}.
 
     The reward returned by ``step`` is 1 where the action equals the gate's
-    output for the shown bits, else 0; episodes never terminate (use the
-    experiment's episode length). Presets: ``"AND"``, ``"OR"``, ``"XOR"``; a
-    user table goes in ``expected_value=truth_table({...})``.
+    output for the shown bits, else 0 (``info["correct"]`` holds the same as
+    bools, ``info["expected"]`` the gate's outputs). Episodes never terminate
+    (use the experiment's episode length). Presets: ``"AND"``, ``"OR"``,
+    ``"XOR"``; a user table goes in ``expected_value=truth_table({...})``.
+
+    Spaces (one lane): ``observation_space = MultiBinary(2)`` (observations are
+    int64 0/1), ``action_space = Discrete(2)`` (bools are accepted too).
 
     Examples
     --------
     >>> game = Logic("XOR", batch_size=3, seed=0)
     >>> states, info = game.reset()
-    >>> states.shape
-    (3, 2)
-    >>> _, reward, terminated, truncated, _ = game.step(xor_gate(states))
-    >>> reward.tolist(), bool(terminated.any())
-    ([1.0, 1.0, 1.0], False)
+    >>> states.shape, game.observation_space, game.action_space
+    ((3, 2), MultiBinary(2), Discrete(2))
+    >>> _, reward, terminated, truncated, info = game.step(xor_gate(states))
+    >>> reward.tolist(), info["correct"].tolist(), bool(terminated.any())
+    ([1.0, 1.0, 1.0], [True, True, True], False)
     """
 
     PRESETS = {"AND": {"expected_value": and_gate}, "OR": {"expected_value": or_gate},
                "XOR": {"expected_value": xor_gate}}
     Keys = [Key("expected_value", "f(states (B, 2)) -> correct actions (B,)", callable)]
     n_states = 4
+    state_names = ("states",)
 
     def __init__(self, preset: str | None = "XOR", **kwargs: Any):
-        super().__init__(preset, **kwargs)
         self.states = None
+        super().__init__(preset, **kwargs)
+
+    def derive(self) -> None:
+        from gymnasium import spaces
+        self.observation_space = spaces.MultiBinary(2)
+        self.action_space = spaces.Discrete(2)
 
     @property
     def expected_value(self) -> Callable:
@@ -68,22 +78,15 @@ class Logic(Game):
     def _draw(self) -> np.ndarray:
         return np.stack([rng.random(2) < 0.5 for rng in self.rngs]).astype(np.int64)
 
-    def reset(self, seed: int | Sequence[int] | None = None, options: dict | None = None) -> tuple:
-        if seed is not None:
-            self.seed(seed)
+    def _reset(self, options: dict) -> tuple:
+        self._no_options(options)
         self.states = self._draw()
         return self.states.copy(), {}
 
-    def step(self, action: Any) -> tuple:
-        if self.states is None:
-            raise RuntimeError("Logic.step called before reset().")
-        action = np.asarray(action.cpu() if hasattr(action, "cpu") else action)
-        if action.shape != (self.batch_size,):
-            raise ValueError(f"Logic.step: action has shape {action.shape}; expected one action per "
-                             f"game, shape ({self.batch_size},).")
-        if not np.isin(action, (0, 1)).all():
-            raise ValueError(f"Logic.step: actions must be 0/1 (or bool); got {np.unique(action)[:5]}.")
-        reward = (action.astype(int) == self.expected_value(self.states)).astype(float)
+    def _step(self, action: np.ndarray) -> tuple:
+        expected = np.asarray(self.expected_value(self.states)).astype(np.int64)
+        correct = action == expected
         self.states = self._draw()
         done = np.zeros(self.batch_size, dtype=bool)
-        return self.states.copy(), reward, done, done.copy(), {}
+        return self.states.copy(), correct.astype(float), done, done.copy(), \
+            {"correct": correct, "expected": expected}
