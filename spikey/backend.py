@@ -198,16 +198,21 @@ class RandomStream:
     def __init__(self, backend: Backend, seeds: Sequence[int], name: str, shape: tuple, block: int = 256):
         self.backend, self.name, self.shape = backend, name, tuple(int(s) for s in shape)
         self.seeds = np.asarray(seeds, dtype=np.int64)
-        self.block = max(1, int(block))
+        # Cap a block near 16 MiB: values do not depend on the block size, memory does.
+        per_call = max(1, len(self.seeds) * int(np.prod(self.shape, dtype=np.int64)))
+        self.block = max(1, min(int(block), (1 << 22) // per_call))
         self.generators = lane_generators(self.seeds, name)
         self._buffer = None
         self._position = self.block
 
     def _refill(self) -> None:
-        per_lane = [g.random((self.block,) + self.shape, dtype=np.float64) for g in self.generators]
-        # Draws are made in float64 and rounded once, so both backends see identical values.
-        block = np.stack(per_lane, axis=1).astype(self.backend.dtype_name)
-        self._buffer = self.backend.asarray(block)
+        # Draws are made in float64 per lane and rounded once into a fresh block (no (block, B, ...)
+        # float64 temporary), so both backends see identical values. A fresh block, not an
+        # overwrite, because callers may still hold the previous block's rows.
+        block = np.empty((self.block, len(self.generators)) + self.shape, dtype=self.backend.dtype_name)
+        for lane, g in enumerate(self.generators):
+            block[:, lane] = g.random((self.block,) + self.shape, dtype=np.float64)
+        self._buffer = block if not self.backend.is_torch else self.backend.asarray(block)
         self._position = 0
 
     def uniform(self) -> Any:
@@ -217,6 +222,24 @@ class RandomStream:
         values = self._buffer[self._position]
         self._position += 1
         return values
+
+    def uniforms(self, steps: int) -> Any:
+        """The next ``steps`` calls of ``uniform()`` at once: ``(steps, B, *shape)``.
+
+        Exactly the values ``steps`` successive ``uniform()`` calls would return,
+        so a whole game step's draws can be taken in one go.
+        """
+        parts = []
+        while steps > 0:
+            if self._position >= self.block:
+                self._refill()
+            take = min(steps, self.block - self._position)
+            parts.append(self._buffer[self._position:self._position + take])
+            self._position += take
+            steps -= take
+        if not parts:
+            return self.backend.zeros((0, len(self.generators)) + self.shape)
+        return parts[0] if len(parts) == 1 else self.backend.concat(parts, axis=0)
 
     def state(self) -> dict:
         """Everything needed to continue the stream exactly (for checkpoints)."""
@@ -228,4 +251,6 @@ class RandomStream:
         for g, s in zip(self.generators, state["generators"]):
             g.bit_generator.state = s
         self._buffer = None if state["buffer"] is None else self.backend.asarray(state["buffer"])
+        if self._buffer is not None:  # a checkpoint may come from a stream with another block size
+            self.block = int(self._buffer.shape[0])
         self._position = state["position"]

@@ -41,6 +41,7 @@ import numpy as np
 
 from spikey.backend import Backend, lane_seeds
 from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
+from spikey.snn.fused import FusedEngine, unsupported_reason
 from spikey.snn.modifier.template import Modifier
 
 #: Roles of a network's parts, in construction order.
@@ -76,6 +77,8 @@ class Network(Module):
     ]
     parts: dict = {}
     keys: dict = {}
+    #: Run ticks on the compiled engine where the parts allow it (see ``fused_engine``).
+    fused: bool = True
     #: Keys that size arrays: fixed once the network is built.
     SHAPE_KEYS = frozenset({"n_inputs", "n_neurons", "n_outputs", "n_actions", "processing_time",
                             "spike_log_length", "spike_delay", "stdp_window", "matrix", "matrix_mask"})
@@ -287,6 +290,20 @@ class Network(Module):
         if self.training and self.synapses.plastic:
             self.synapses.update(fired * self.polarities, self.backend.cast(post), reward)
 
+    def fused_engine(self) -> Any:
+        """The compiled engine that runs this network's ticks, or None for the reference path.
+
+        ``spikey.snn.fused`` says when it applies; ``network.fused = False`` (or the
+        environment variable ``SPIKEY_FUSED=0``) forces the reference path, step by
+        step through the parts. Both compute the same equations.
+        """
+        if unsupported_reason(self) is not None:
+            return None
+        engine = getattr(self, "_fused", None)
+        if engine is None or not engine.matches(self):
+            engine = self._fused = FusedEngine(self)
+        return engine
+
     def tick(self, state: Any) -> Any:
         """Run one game step: ``processing_time`` network steps on ``state`` (B, ...).
 
@@ -297,8 +314,12 @@ class Network(Module):
         self._state = state
         self.inputs.update(state)
         self.output_counts = self.output_counts * 0
-        for _ in range(self.processing_time):
-            self._network_step()
+        engine = self.fused_engine()
+        if engine is not None:
+            engine.tick(self, per_step_reward=type(self).step_reward is not Network.step_reward)
+        else:
+            for _ in range(self.processing_time):
+                self._network_step()
         self.game_step += 1
         self.total_game_steps += 1
         return self.readout(self.output_counts, self.output_polarities, self.processing_time)

@@ -72,3 +72,8 @@ class RateMap(Input):
         if self.rates is None:
             raise RuntimeError("RateMap: update(state) must run before the first step.")
         return self.stream("rate", (self.n_inputs,)).uniform() < self.rates
+
+    def spike_block(self, steps: int) -> Any:
+        if self.rates is None:
+            raise RuntimeError("RateMap: update(state) must run before the first step.")
+        return self.stream("rate", (self.n_inputs,)).uniforms(steps) < self.rates

@@ -116,3 +116,12 @@ class StaticMap(Input):
                 f"(state {self._states[lane].tolist()!r}). Give at least processing_time rows per "
                 f"state, or set input_firing_steps <= {self._rows}.")
         return self.pattern[:, t]
+
+    def spike_block(self, steps: int) -> Any:
+        if self.pattern is None or self._rows is None:
+            return self.xp.stack([self.spikes()] * steps)
+        t = self.network_time
+        if t + steps > self._rows:
+            self.network_time = max(t, self._rows)
+            self.spikes()  # raises the error naming the lane and the rows it lacks
+        return self.xp.moveaxis(self.pattern[:, t:t + steps], 1, 0)

@@ -79,6 +79,27 @@ class Input(Part):
         self.network_time += 1
         return out
 
+    def block(self, steps: int) -> Any:
+        """The next ``steps`` network steps of signed spikes at once: ``(steps, B, n_inputs)``.
+
+        Equal to stacking ``steps`` calls of ``self()`` (inputs do not depend on
+        the network's state), which is what this default does; variants
+        override ``spike_block`` to draw a game step's spikes in one go.
+        """
+        limit = self.params["input_firing_steps"]
+        firing = steps if limit == -1 else max(0, min(steps, limit - self.network_time))
+        if type(self).spike_block is Input.spike_block or firing == 0:
+            out = [self() for _ in range(steps)]
+            return self.xp.stack(out) if out else self.backend.zeros((0, self.batch_size, self.n_inputs))
+        out = self.backend.zeros((steps, self.batch_size, self.n_inputs))
+        out[:firing] = self.spike_block(firing) * (self.polarities * self.magnitude)
+        self.network_time += steps
+        return out
+
+    def spike_block(self, steps: int) -> Any:
+        """``(steps, B, n_inputs)``: ``spikes()`` of the next ``steps`` firing steps. Optional override."""
+        raise NotImplementedError
+
     def lane_states(self, state: Any) -> np.ndarray:
         """The game states as a numpy array with the batch axis first, checked against B."""
         states = np.asarray(state.cpu() if hasattr(state, "cpu") else state)

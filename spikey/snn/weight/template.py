@@ -35,18 +35,39 @@ class Weight(Part):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        initial = self._checked_initial()
+        # Absent synapses: zero at construction. When every lane has the same pattern (one
+        # matrix, or per-lane draws on a fixed layout) one (n, N) pattern serves all lanes:
+        # ``mask_numpy`` is then a read-only (B, n, N) view of it, costing no memory per lane.
+        present = initial != 0
+        if present.ndim == 3 and (present == present[:1]).all():
+            present = np.broadcast_to(present[0], present.shape)
+        self.mask_numpy = present
+        self.dense = bool(present.all())
+        pattern = present[0] if present.ndim == 3 and present.strides[0] == 0 else present
+        self.mask = None if self.dense else self.backend.asarray(np.ascontiguousarray(pattern), dtype=bool)
+        self.shared = True
+        # The initial matrix is kept only until the synapses bind (construction); later it is
+        # regenerated from the lane seeds on demand, so a batch holds one copy of its weights.
+        self._initial = initial
+        self.reset()
+
+    @property
+    def initial(self) -> np.ndarray:
+        """The initial matrix, ``(n, N)`` or ``(B, n, N)`` float64, as ``generate()`` draws it.
+
+        Regenerated from the lane seeds when needed (generators are seeded per lane, so the
+        draw is the same every time) rather than stored next to the live weights.
+        """
+        return self._initial if self._initial is not None else self._checked_initial()
+
+    def _checked_initial(self) -> np.ndarray:
         initial = np.asarray(self.generate(), dtype=np.float64)
         self._check_shape(initial)
         if np.any(initial < 0) or np.any(~np.isfinite(initial)):
             raise ValueError(f"{type(self).__name__}: initial weights must be finite and >= 0 "
                              f"(the presynaptic polarity gives the sign); min = {np.nanmin(initial)}.")
-        self.initial = initial
-        # Absent synapses: zero at construction. Kept as a (n, N) or (B, n, N) 0/1 multiplier.
-        self.mask_numpy = (initial != 0)
-        self.dense = bool(self.mask_numpy.all())
-        self.mask = None if self.dense else self.backend.asarray(self.mask_numpy)
-        self.shared = True
-        self.reset()
+        return initial
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -82,16 +103,24 @@ class Weight(Part):
         when nothing learns and the initial matrix is the same for all);
         otherwise each lane gets its own ``(B, n, N)`` copy.
         """
+        initial = self.initial
         if shared is not None:
             self.shared = shared
+            self._initial = None  # bound to its synapses: regenerate on later resets
         bound = self.params["max_weight"]
         per_member_bound = np.ndim(bound) > 0
-        if self.shared and self.initial.ndim == 2 and not per_member_bound:
-            matrix = self.initial
+        if self.shared and initial.ndim == 2 and not per_member_bound:
+            matrix = initial
         else:
-            matrix = np.broadcast_to(self.initial, (self.batch_size,) + self.shape)
-        matrix = np.clip(matrix, 0, np.reshape(bound, (-1, 1, 1)) if per_member_bound else bound)
-        self.matrix = self.backend.asarray(np.ascontiguousarray(matrix))
+            matrix = np.broadcast_to(initial, (self.batch_size,) + self.shape)
+        if self.backend.is_torch or per_member_bound:
+            matrix = np.clip(matrix, 0, np.reshape(bound, (-1, 1, 1)) if per_member_bound else bound)
+            self.matrix = self.backend.asarray(np.ascontiguousarray(matrix))
+        else:  # round into the final dtype first, then clip in place: no float64 copy of the batch
+            matrix = np.array(matrix, dtype=self.backend.dtype)
+            np.clip(matrix, 0, bound, out=matrix)
+            self.matrix = matrix
+        self.clipped_to = np.array(bound)  # the bound the whole matrix respects (see clip_)
 
     def propagate(self, spikes: Any) -> Any:
         """Synaptic input ``(B, N)`` from presynaptic signed spikes ``(B, n)``: ``spikes @ W``."""
@@ -112,6 +141,9 @@ class Weight(Part):
             np.clip(self.matrix, 0.0, self.max_weight, out=self.matrix)
         if self.mask is not None:
             self.matrix *= self.mask
+        # Spike-driven updates bound only the entries they change; they clip everything once
+        # when the bound has changed since this (see spikey.snn.fused).
+        self.clipped_to = np.array(self.params["max_weight"])
 
     @property
     def body(self) -> Any:

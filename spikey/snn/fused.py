@@ -1,0 +1,481 @@
+"""The fused engine: a game step's network steps as compiled, spike-driven loops (numpy + numba).
+
+``Network.tick`` runs its ``processing_time`` network steps here when the
+parts allow it (numpy backend, numba installed, an LIF neuron group without
+spike delay, and a Static, STDP, MSTDP or MSTDPET rule; any inputs, weights,
+readout and rewarder); otherwise it steps through the parts one network step
+at a time (the reference path, which the torch backend always takes).
+
+The engine computes the same equations as the parts, in the same order and
+the same precision, but touches only what a step changes:
+
+* synaptic input sums the weight rows of the presynaptic neurons that spiked
+  (``s @ W`` over the non-zero entries of ``s``), not the whole matrix;
+* an STDP-family change ``ζ = x_pre ⊗ post - pre ⊗ y_post`` is non-zero only
+  in the rows of presynaptic and the columns of postsynaptic neurons that
+  spiked, so only those entries are updated (and clipped); a lane whose
+  reward is 0 changes nothing; MSTDPET's eligibility trace decays everywhere,
+  so it is updated on every present synapse;
+* absent synapses (a sparse pattern) are skipped through row and column index
+  lists of the present ones, so a feedforward layout stored as a dense
+  ``(n, N)`` matrix costs only its real synapses.
+
+Every state array is updated in place; the per-step input spikes and random
+draws of a game step are taken in one block beforehand (inputs do not depend
+on the network's state, and each random stream is independent), and the
+rewarder of an ``ActiveRLNetwork`` is called from Python between steps, so
+any reward function works. The only difference from the reference path is
+the summation order of the synaptic input (a few rows instead of a BLAS
+product), which changes float rounding at the last bit; the equivalence tests
+(``unit_tests/test_speed_equivalence.py``) bound it.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+try:  # numba is optional: without it every network takes the reference path
+    import numba
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    numba = None
+
+#: Rule codes of the kernel.
+STATIC, STDP_RULE, MSTDP_RULE, MSTDPET_RULE = 0, 1, 2, 3
+#: Weight-structure modes: every synapse present, a dense 0/1 pattern, or index lists.
+ALL_PRESENT, DENSE_PATTERN, INDEX_LISTS = 0, 1, 2
+#: Patterns sparser than this are walked through index lists (8 bytes per present synapse).
+LIST_DENSITY = 0.25
+#: Largest pre-drawn block of a game step's inputs and random draws, in elements.
+BLOCK_ELEMENTS = 1 << 22
+
+
+def available() -> bool:
+    """Whether the fused engine can run here (numba importable, not disabled by SPIKEY_FUSED=0)."""
+    return numba is not None and os.environ.get("SPIKEY_FUSED", "1") != "0"
+
+
+def _jit(function):
+    return numba.njit(cache=True, nogil=True)(function) if numba is not None else function
+
+
+# -- kernels -------------------------------------------------------------------------------------
+def _clip(value, bound, zero):
+    """np.clip(value, 0, bound) for one entry (NaN stays NaN, as in numpy)."""
+    if value < zero:
+        value = zero
+    if value > bound:
+        value = bound
+    return value
+
+
+if numba is not None:
+    _clip = numba.njit(inline="always")(_clip)
+
+
+@_jit
+def _full_clip(W, maxw, mode, mask, lane_mask):
+    """Bound every weight to [0, max_weight] and zero absent synapses (Weight.clip_)."""
+    zero = W.dtype.type(0)
+    for w in range(W.shape[0]):
+        g = w if lane_mask else 0
+        for i in range(W.shape[1]):
+            for j in range(W.shape[2]):
+                if mode != ALL_PRESENT and not mask[g, i, j]:
+                    W[w, i, j] = zero
+                else:
+                    W[w, i, j] = _clip(W[w, i, j], maxw[w], zero)
+
+
+@_jit
+def _plasticity(n_in, fa, pol, x, y, z, esum, W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
+                sc, rule, deferred, lr, maxw, r, reward_given, full_clip):
+    """One step of an STDP-family rule for all lanes, from the step's spikes ``fa`` (B, n).
+
+    Mirrors TraceSTDP.step_traces/pairing and STDP/MSTDP/MSTDPET.update (non-deferred:
+    change_weights; deferred: eligibility_sum). Returns whether a weight change event
+    happened (the reference clips the whole matrix then).
+    """
+    B, n = fa.shape
+    N = n - n_in
+    pre_decay, post_decay, a_plus, a_minus, z_decay, one, zero = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6]
+    event = rule == STDP_RULE or (not deferred and reward_given and rule != STATIC)
+    for b in range(B):
+        for i in range(n):
+            pre = pol[b, i] if fa[b, i] else pol[b, i] * zero
+            x[b, i] = x[b, i] * pre_decay + a_plus * pre
+        for j in range(N):
+            post = one if fa[b, n_in + j] else zero
+            y[b, j] = y[b, j] * post_decay + a_minus * post
+        wl = b if lane_w else 0
+        g = b if lane_mask else 0
+        if rule == STDP_RULE:
+            c = lr[b]
+        elif reward_given:
+            c = lr[b] * r[b]
+        else:
+            c = zero
+        if rule == MSTDPET_RULE:
+            # the eligibility trace decays on every present synapse: a dense pass over them
+            change = (not deferred) and reward_given and c != zero
+            for i in range(n):
+                pre = pol[b, i] if fa[b, i] else pol[b, i] * zero
+                xi = x[b, i]
+                if mode == INDEX_LISTS:
+                    for k in range(rp[g, i], rp[g, i + 1]):
+                        j = ci[k]
+                        post = one if fa[b, n_in + j] else zero
+                        zeta = xi * post - pre * y[b, j]
+                        zz = z[b, i, j] * z_decay
+                        zz = zz + zeta
+                        z[b, i, j] = zz
+                        if deferred:
+                            esum[b, i, j] += zz
+                        elif change:
+                            W[wl, i, j] = _clip(W[wl, i, j] + c * zz, maxw[b], zero)
+                else:
+                    for j in range(N):
+                        if mode == DENSE_PATTERN and not mask[g, i, j]:
+                            continue
+                        post = one if fa[b, n_in + j] else zero
+                        zeta = xi * post - pre * y[b, j]
+                        zz = z[b, i, j] * z_decay
+                        zz = zz + zeta
+                        z[b, i, j] = zz
+                        if deferred:
+                            esum[b, i, j] += zz
+                        elif change:
+                            W[wl, i, j] = _clip(W[wl, i, j] + c * zz, maxw[b], zero)
+            continue
+        if rule == STATIC or not (deferred or c != zero):
+            continue  # ζ is only accumulated (deferred) or applied (c ≠ 0)
+        # columns of postsynaptic spikers, except rows that spiked (done with the rows below)
+        for j in range(N):
+            if not fa[b, n_in + j]:
+                continue
+            yj = y[b, j]
+            if mode == INDEX_LISTS:
+                for k in range(cp[g, j], cp[g, j + 1]):
+                    i = ri[k]
+                    if fa[b, i]:
+                        continue
+                    zeta = x[b, i] * one - (pol[b, i] * zero) * yj
+                    if deferred:
+                        esum[b, i, j] += zeta
+                    else:
+                        W[wl, i, j] = _clip(W[wl, i, j] + c * zeta, maxw[b], zero)
+            else:
+                for i in range(n):
+                    if fa[b, i] or (mode == DENSE_PATTERN and not mask[g, i, j]):
+                        continue
+                    zeta = x[b, i] * one - (pol[b, i] * zero) * yj
+                    if deferred:
+                        esum[b, i, j] += zeta
+                    else:
+                        W[wl, i, j] = _clip(W[wl, i, j] + c * zeta, maxw[b], zero)
+        # rows of presynaptic spikers, every present column
+        for i in range(n):
+            if not fa[b, i]:
+                continue
+            pre = pol[b, i]
+            xi = x[b, i]
+            if mode == INDEX_LISTS:
+                for k in range(rp[g, i], rp[g, i + 1]):
+                    j = ci[k]
+                    post = one if fa[b, n_in + j] else zero
+                    zeta = xi * post - pre * y[b, j]
+                    if deferred:
+                        esum[b, i, j] += zeta
+                    else:
+                        W[wl, i, j] = _clip(W[wl, i, j] + c * zeta, maxw[b], zero)
+            else:
+                for j in range(N):
+                    if mode == DENSE_PATTERN and not mask[g, i, j]:
+                        continue
+                    post = one if fa[b, n_in + j] else zero
+                    zeta = xi * post - pre * y[b, j]
+                    if deferred:
+                        esum[b, i, j] += zeta
+                    else:
+                        W[wl, i, j] = _clip(W[wl, i, j] + c * zeta, maxw[b], zero)
+    if event and full_clip:
+        _full_clip(W, maxw, mode, mask, lane_mask)
+    return event
+
+
+@_jit
+def _run(start, steps, pending, r, reward_given, inb, rnd, has_rand,
+         V, refr, fb, nparam, smag, refractory_period,
+         s, fa, cur, log, log_pos, counts,
+         W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
+         pol, x, y, z, esum, sc, rule, deferred, lr, maxw, plastic, full_clip, defer_last):
+    """Run ``steps`` network steps (block rows ``start``..) for all lanes; returns (log_pos, clipped).
+
+    ``pending``: first apply the plasticity of the previous step (whose spikes are
+    in ``fa``) with reward ``r`` (if ``reward_given``). With ``defer_last`` the last
+    step's plasticity is left pending for the next call (the caller computes its
+    reward in between); otherwise each step's plasticity runs with no reward.
+    """
+    B, n = fa.shape
+    N = V.shape[1]
+    n_in = n - N
+    n_out = counts.shape[1]
+    L = log.shape[0]
+    one, zero = sc[5], sc[6]
+    refractory_reset = sc[7]
+    clipped = False
+    if pending and plastic:
+        if _plasticity(n_in, fa, pol, x, y, z, esum, W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
+                       sc, rule, deferred, lr, maxw, r, reward_given, full_clip and not clipped):
+            clipped = True
+    for k in range(start, start + steps):
+        for b in range(B):
+            threshold, v_rest, p_rand, retain = nparam[b, 0], nparam[b, 1], nparam[b, 2], nparam[b, 3]
+            wl = b if lane_w else 0
+            g = b if lane_mask else 0
+            # inputs, then fire from the current state (Neuron.__call__)
+            for i in range(n_in):
+                value = inb[k, b, i]
+                s[b, i] = value
+                fa[b, i] = value != zero
+            for j in range(N):
+                fire = V[b, j] >= threshold
+                if has_rand and rnd[k, b, j] < p_rand:
+                    fire = True
+                if refractory_period > 0:
+                    if refr[b, j] > zero:
+                        fire = False
+                    elif fire:
+                        refr[b, j] = refractory_reset
+                fb[b, j] = fire
+                value = smag[b, j] if fire else zero
+                s[b, n_in + j] = value
+                fa[b, n_in + j] = value != zero
+            # synaptic input: the rows of this step's spikers (Weight.propagate)
+            for j in range(N):
+                cur[b, j] = zero
+            for i in range(n):
+                value = s[b, i]
+                if value == zero:
+                    continue
+                if mode == INDEX_LISTS:
+                    for kk in range(rp[g, i], rp[g, i + 1]):
+                        j = ci[kk]
+                        cur[b, j] += value * W[wl, i, j]
+                else:
+                    for j in range(N):
+                        cur[b, j] += value * W[wl, i, j]
+            # reset, refractory hold and LIF charge (Neuron.update, LIF.charge)
+            for j in range(N):
+                current = cur[b, j]
+                if refractory_period > 0:
+                    left = refr[b, j] - one
+                    if left < zero:
+                        left = zero
+                    refr[b, j] = left
+                    if fb[b, j] or left > zero:
+                        V[b, j] = v_rest
+                    if left > zero:
+                        current = zero
+                elif fb[b, j]:
+                    V[b, j] = v_rest
+                V[b, j] = v_rest + (V[b, j] - v_rest) * retain + current
+            for i in range(n):
+                log[log_pos, b, i] = fa[b, i]
+            for o in range(n_out):
+                if fa[b, n - n_out + o]:
+                    counts[b, o] += one
+        log_pos = (log_pos + 1) % L
+        if plastic and not (defer_last and k == start + steps - 1):
+            if _plasticity(n_in, fa, pol, x, y, z, esum, W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
+                           sc, rule, deferred, lr, maxw, r, False, full_clip and not clipped):
+                clipped = True
+    return log_pos, clipped
+
+
+# -- the engine ----------------------------------------------------------------------------------
+def unsupported_reason(network: Any) -> str | None:
+    """Why ``network`` cannot take the fused path (None when it can)."""
+    from spikey.snn.network import Network
+    from spikey.snn.neuron.lif import LIF
+    from spikey.snn.synapse.mstdp import MSTDP
+    from spikey.snn.synapse.mstdpet import MSTDPET
+    from spikey.snn.synapse.static import Static
+    from spikey.snn.synapse.stdp import STDP
+
+    if not available():
+        return "numba is not installed" if numba is None else "disabled by SPIKEY_FUSED=0"
+    if not getattr(network, "fused", True):
+        return "network.fused is False"
+    if network.backend.is_torch:
+        return "the torch backend steps through the parts"
+    if type(network)._network_step is not Network._network_step:
+        return f"{type(network).__name__} overrides _network_step"
+    if type(network.neurons) is not LIF:
+        return f"neurons are {type(network.neurons).__name__}, not LIF"
+    if network.neurons.params["spike_delay"] > 0:
+        return "spike_delay > 0"
+    rule = type(network.synapses)
+    if rule not in (Static, STDP, MSTDP, MSTDPET):
+        return f"synapses are {rule.__name__}"
+    if rule is STDP and network.synapses.params["normalize_columns"] is not None:
+        return "STDP normalize_columns"
+    matrix = network.weights.matrix
+    if not (isinstance(matrix, np.ndarray) and matrix.dtype == network.backend.dtype
+            and matrix.ndim in (2, 3) and matrix.flags.c_contiguous and matrix.flags.writeable):
+        return "weights.matrix is not a writable C-contiguous array of the backend dtype"
+    return None
+
+
+def _structure(mask: np.ndarray | None) -> tuple:
+    """(mode, mask (G, n, N) bool, lane_mask, rp, ci, cp, ri) for the kernel."""
+    dummy_ptr, dummy_idx = np.zeros((1, 1), np.int64), np.zeros(1, np.int32)
+    if mask is None:
+        return ALL_PRESENT, np.ones((1, 1, 1), bool), False, dummy_ptr, dummy_idx, dummy_ptr, dummy_idx
+    pattern = mask if mask.ndim == 3 else mask[None]
+    pattern = np.ascontiguousarray(pattern, dtype=bool)  # the Weight's own array, not a copy
+    if pattern.mean() > LIST_DENSITY:
+        return DENSE_PATTERN, pattern, pattern.shape[0] > 1, dummy_ptr, dummy_idx, dummy_ptr, dummy_idx
+    G, n, N = pattern.shape
+    rp, cp = np.zeros((G, n + 1), np.int64), np.zeros((G, N + 1), np.int64)
+    ci, ri = [], []
+    offset = 0
+    for g in range(G):  # construction-time loop over distinct lane patterns
+        rows, cols = np.nonzero(pattern[g])                   # row-major order
+        rp[g] = offset + np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+        order = np.lexsort((rows, cols))                      # column-major order
+        cp[g] = offset + np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=N))])
+        ci.append(cols.astype(np.int32))
+        ri.append(rows[order].astype(np.int32))
+        offset += len(rows)
+    return (INDEX_LISTS, pattern, G > 1, rp, np.concatenate(ci) if ci else dummy_idx,
+            cp, np.concatenate(ri) if ri else dummy_idx)
+
+
+def _lanes(value: Any, B: int, dtype: Any) -> np.ndarray:
+    """A scalar or (B, 1[, 1]) key value as a contiguous (B,) array of ``dtype``."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1), (B,)))
+
+
+class FusedEngine:
+    """Scratch space and weight structure of the fused path for one network.
+
+    Holds no reference to the network's state: every call reads the current
+    arrays from the parts (so copies, checkpoints and key changes just work).
+    """
+
+    def __init__(self, network: Any):
+        B, n_in, N = network.batch_size, network.n_inputs, network.n_neurons
+        dtype = network.backend.dtype
+        self.key = self._key(network)
+        self.dtype = dtype
+        self.s = np.zeros((B, n_in + N), dtype)
+        self.fa = np.zeros((B, n_in + N), bool)
+        self.cur = np.zeros((B, N), dtype)
+        weights = network.weights
+        self._mask_source = weights.mask
+        self.structure = _structure(None if weights.mask is None else np.asarray(weights.mask))
+        self._dummy3 = np.zeros((1, 1, 1), dtype)
+
+    @staticmethod
+    def _key(network: Any) -> tuple:
+        return (network.batch_size, network.n_inputs, network.n_neurons, network.n_outputs,
+                str(network.backend.dtype), type(network.synapses))
+
+    def matches(self, network: Any) -> bool:
+        return self.key == self._key(network) and self._mask_source is network.weights.mask
+
+    def tick(self, network: Any, per_step_reward: bool) -> None:
+        """Run one game step (``processing_time`` network steps) of ``network``."""
+        from spikey.snn.synapse.mstdp import MSTDP
+        from spikey.snn.synapse.mstdpet import MSTDPET
+        from spikey.snn.synapse.stdp import STDP
+
+        dtype, B = self.dtype, network.batch_size
+        P = network.processing_time
+        neurons, synapses, weights = network.neurons, network.synapses, network.weights
+        n_in, N = network.n_inputs, network.n_neurons
+        # state arrays the kernel updates in place: make sure they are ours, contiguous, typed
+        for name, kind in (("potential", dtype), ("refractory", dtype), ("fired", bool)):
+            value = getattr(neurons, name)
+            if not (isinstance(value, np.ndarray) and value.dtype == kind and value.flags.c_contiguous
+                    and value.flags.writeable and value.shape == (B, N)):
+                setattr(neurons, name, np.array(np.broadcast_to(value, (B, N)), dtype=kind))
+        nparam = np.empty((B, 4), dtype)
+        nparam[:, 0] = _lanes(neurons.threshold, B, dtype)
+        nparam[:, 1] = _lanes(neurons.v_rest, B, dtype)
+        nparam[:, 2] = _lanes(neurons.p_rand, B, dtype)
+        nparam[:, 3] = _lanes(neurons.retain, B, dtype)
+        smag = np.ascontiguousarray(np.broadcast_to(neurons.polarities * neurons.magnitude, (B, N)),
+                                    dtype=dtype)
+        has_rand = neurons.any_random
+        R = int(neurons.params["refractory_period"])
+        rule = {STDP: STDP_RULE, MSTDP: MSTDP_RULE, MSTDPET: MSTDPET_RULE}.get(type(synapses), STATIC)
+        plastic = bool(network.training and synapses.plastic and rule != STATIC)
+        deferred = bool(getattr(synapses, "deferred", False)) and rule in (MSTDP_RULE, MSTDPET_RULE)
+        sc = np.zeros(8, dtype)
+        if rule != STATIC:
+            sc[:5] = (synapses.pre_decay, synapses.post_decay, synapses.params["a_plus"],
+                      synapses.params["a_minus"], getattr(synapses, "trace_decay", 0.0))
+            lr = _lanes(synapses.learning_rate, B, dtype)
+        else:
+            lr = np.zeros(B, dtype)
+        sc[5], sc[6], sc[7] = 1.0, 0.0, R + 1.0
+        W = weights.matrix
+        W3 = W if W.ndim == 3 else W[None]
+        lane_w = W3.shape[0] > 1
+        maxw = _lanes(weights.max_weight, B, dtype)
+        bound = np.asarray(weights.params["max_weight"])
+        full_clip = plastic and not (getattr(weights, "clipped_to", None) is not None
+                                     and np.array_equal(weights.clipped_to, bound))
+        mode, mask, lane_mask, rp, ci, cp, ri = self.structure
+        pol = np.ascontiguousarray(network.polarities, dtype=dtype)
+        if plastic or rule != STATIC:
+            x, y = synapses.pre_trace, synapses.post_trace
+        else:
+            x, y = np.zeros((B, n_in + N), dtype), np.zeros((B, N), dtype)
+        z = synapses.trace if rule == MSTDPET_RULE else self._dummy3
+        esum = synapses.eligibility_sum if deferred else self._dummy3
+        if not isinstance(network.output_counts, np.ndarray) or network.output_counts.dtype != dtype:
+            network.output_counts = np.zeros((B, network.n_outputs), dtype)
+        counts, log = network.output_counts, network._log
+        pos = network._log_position
+        no_reward = np.zeros(B, dtype)
+        chunk = max(1, min(P, BLOCK_ELEMENTS // max(1, B * (N if has_rand else n_in + 1))))
+        done = 0
+        clipped_any = False
+        while done < P:
+            steps = min(chunk, P - done)
+            inb = np.ascontiguousarray(network.inputs.block(steps), dtype=dtype)
+            rnd = (np.ascontiguousarray(neurons.stream("random_fire", (N,)).uniforms(steps), dtype=dtype)
+                   if has_rand else self._dummy3)
+            args = (inb, rnd, has_rand, neurons.potential, neurons.refractory, neurons.fired, nparam, smag, R,
+                    self.s, self.fa, self.cur, log)
+            tail = (counts, W3, lane_w, mode, mask, lane_mask, rp, ci, cp, ri, pol, x, y, z, esum, sc, rule,
+                    deferred, lr, maxw, plastic)
+            if not per_step_reward:
+                pos, clipped = _run(0, steps, False, no_reward, False, *args, pos, *tail,
+                                    full_clip and not clipped_any, False)
+                clipped_any |= clipped
+            else:
+                reward, pending = no_reward, False
+                given = False
+                for k in range(steps):
+                    pos, clipped = _run(k, 1, pending, reward, given, *args, pos, *tail,
+                                        full_clip and not clipped_any, True)
+                    clipped_any |= clipped
+                    row = log[pos - 1]
+                    value = network.step_reward(row[:, n_in + N - network.n_outputs:])
+                    given = value is not None
+                    reward = _lanes(value, B, dtype) if given else no_reward
+                    pending = True
+                if plastic:  # the last step's plasticity, now that its reward is known
+                    _pos, clipped = _run(0, 0, True, reward, given, *args, pos, *tail,
+                                         full_clip and not clipped_any, False)
+                    clipped_any |= clipped
+            done += steps
+        network._log_position = pos
+        network._logged += P
+        if clipped_any:
+            weights.clipped_to = bound.copy()
