@@ -47,7 +47,8 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         continues until every lane is done or ``len_episode`` is reached.
     callbacks : sequence of ``f(record, network, game, step)``
         Called after each game step; ``step`` holds the step's ``state``,
-        ``action``, ``reward``, ``game_reward``, ``done`` (B,) arrays.
+        ``action``, ``reward``, ``game_reward``, ``done`` (B,) arrays and the
+        game's ``info`` dict.
     progress : bool
         Show a tqdm progress bar over episodes.
     reset_network : bool
@@ -65,7 +66,8 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         ``game_reward`` (mean game reward per step; accuracy for Logic and
         classification), ``output_rate`` (mean output spikes per output neuron
         per network step), ``weight_mean``, ``weight_std``, ``wall_time`` (s),
-        plus anything callbacks record.
+        ``accuracy`` (fraction of steps whose ``info["correct"]`` was true, for
+        games that report it), plus anything callbacks record.
     """
     _check_batch(network, game)
     B = network.batch_size
@@ -81,10 +83,11 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         state, _ = game.reset()
         record: dict[str, np.ndarray] = {"reward": np.zeros(B), "game_reward": np.zeros(B),
                                          "output_spikes": np.zeros(B), "length": np.zeros(B, int)}
+        correct = None
         done = np.zeros(B, dtype=bool)
         for _ in range(len_episode):
             action = network.tick(state)
-            state_next, game_reward, terminated, truncated, _ = game.step(action)
+            state_next, game_reward, terminated, truncated, info = game.step(action)
             reward = np.asarray(network.reward(state, action, state_next), dtype=float)
             live = ~done
             record["reward"] += np.where(live, reward, 0.0)
@@ -92,13 +95,19 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
             counts = network.backend.to_numpy(network.output_counts)
             record["output_spikes"] += np.where(live, counts.sum(axis=1), 0.0)
             record["length"] += live
+            if isinstance(info, dict) and info.get("correct") is not None:
+                # Games that know right from wrong (classification, Logic) say so per lane.
+                correct = np.zeros(B) if correct is None else correct
+                correct += np.where(live, np.asarray(info["correct"], dtype=float), 0.0)
             done = done | np.asarray(terminated) | np.asarray(truncated)
             for callback in callbacks:
                 callback(record, network, game, {"state": state, "action": action, "reward": reward,
-                                                 "game_reward": game_reward, "done": done})
+                                                 "game_reward": game_reward, "done": done, "info": info})
             state = state_next
             if done.all():
                 break
+        if correct is not None:
+            record["accuracy"] = correct / np.maximum(record["length"], 1)
         frame = _episode_frame(network, episode, record, time.perf_counter() - started)
         if on_episode is not None:
             on_episode(frame)
