@@ -113,7 +113,8 @@ def _plasticity(n_in, fa, pol, x, y, z, esum, W, lane_w, mode, mask, lane_mask, 
         if rule == STDP_RULE:
             c = lr[b]
         elif reward_given:
-            c = lr[b] * r[b]
+            sc[8] = r[b]  # a scratch slot: rounds the float64 reward to the dtype (Synapse._lane)
+            c = lr[b] * sc[8]
         else:
             c = zero
         if rule == MSTDPET_RULE:
@@ -354,8 +355,19 @@ def _structure(mask: np.ndarray | None) -> tuple:
 
 
 def _lanes(value: Any, B: int, dtype: Any) -> np.ndarray:
-    """A scalar or (B, 1[, 1]) key value as a contiguous (B,) array of ``dtype``."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1), (B,)))
+    """A scalar or (B, 1[, 1]) key value as a writable contiguous (B,) array of ``dtype``."""
+    return np.array(np.broadcast_to(np.asarray(value, dtype=dtype).reshape(-1), (B,)))
+
+
+def _compiled(dispatcher: Any, args: tuple) -> Any:
+    """The compiled entry point of ``dispatcher`` for ``args``: skips numba's per-call type
+    dispatch (microseconds with 40 arguments), which matters when a kernel runs one network
+    step per call. Falls back to the dispatcher itself."""
+    try:
+        dispatcher.compile(tuple(numba.typeof(a) for a in args))
+        return dispatcher.overloads[tuple(numba.typeof(a) for a in args)].entry_point
+    except Exception:  # pragma: no cover - numba internals moved: the dispatcher still works
+        return dispatcher
 
 
 class FusedEngine:
@@ -407,14 +419,13 @@ class FusedEngine:
         nparam[:, 1] = _lanes(neurons.v_rest, B, dtype)
         nparam[:, 2] = _lanes(neurons.p_rand, B, dtype)
         nparam[:, 3] = _lanes(neurons.retain, B, dtype)
-        smag = np.ascontiguousarray(np.broadcast_to(neurons.polarities * neurons.magnitude, (B, N)),
-                                    dtype=dtype)
+        smag = np.array(np.broadcast_to(neurons.polarities * neurons.magnitude, (B, N)), dtype=dtype)
         has_rand = neurons.any_random
         R = int(neurons.params["refractory_period"])
         rule = {STDP: STDP_RULE, MSTDP: MSTDP_RULE, MSTDPET: MSTDPET_RULE}.get(type(synapses), STATIC)
         plastic = bool(network.training and synapses.plastic and rule != STATIC)
         deferred = bool(getattr(synapses, "deferred", False)) and rule in (MSTDP_RULE, MSTDPET_RULE)
-        sc = np.zeros(8, dtype)
+        sc = np.zeros(9, dtype)
         if rule != STATIC:
             sc[:5] = (synapses.pre_decay, synapses.post_decay, synapses.params["a_plus"],
                       synapses.params["a_minus"], getattr(synapses, "trace_decay", 0.0))
@@ -430,7 +441,7 @@ class FusedEngine:
         full_clip = plastic and not (getattr(weights, "clipped_to", None) is not None
                                      and np.array_equal(weights.clipped_to, bound))
         mode, mask, lane_mask, rp, ci, cp, ri = self.structure
-        pol = np.ascontiguousarray(network.polarities, dtype=dtype)
+        pol = np.array(np.broadcast_to(network.polarities, (B, n_in + N)), dtype=dtype)
         if plastic or rule != STATIC:
             x, y = synapses.pre_trace, synapses.post_trace
         else:
@@ -441,7 +452,7 @@ class FusedEngine:
             network.output_counts = np.zeros((B, network.n_outputs), dtype)
         counts, log = network.output_counts, network._log
         pos = network._log_position
-        no_reward = np.zeros(B, dtype)
+        no_reward = np.zeros(B, np.float64)
         chunk = max(1, min(P, BLOCK_ELEMENTS // max(1, B * (N if has_rand else n_in + 1))))
         done = 0
         clipped_any = False
@@ -459,20 +470,23 @@ class FusedEngine:
                                     full_clip and not clipped_any, False)
                 clipped_any |= clipped
             else:
-                reward, pending = no_reward, False
-                given = False
+                run = _compiled(_run, (0, 1, False, no_reward, False, *args, pos, *tail, False, True))
+                reward, pending, given = no_reward, False, False
+                outputs = slice(n_in + N - network.n_outputs, None)
+                step_reward = network.step_reward
                 for k in range(steps):
-                    pos, clipped = _run(k, 1, pending, reward, given, *args, pos, *tail,
-                                        full_clip and not clipped_any, True)
+                    pos, clipped = run(k, 1, pending, reward, given, *args, pos, *tail,
+                                       full_clip and not clipped_any, True)
                     clipped_any |= clipped
-                    row = log[pos - 1]
-                    value = network.step_reward(row[:, n_in + N - network.n_outputs:])
+                    value = step_reward(log[pos - 1, :, outputs])
                     given = value is not None
-                    reward = _lanes(value, B, dtype) if given else no_reward
+                    if given:  # the kernel rounds the (B,) float64 reward to the dtype, as _lane does
+                        reward = value if type(value) is np.ndarray and value.dtype == np.float64 \
+                            and value.shape == (B,) else _lanes(value, B, np.float64)
                     pending = True
                 if plastic:  # the last step's plasticity, now that its reward is known
-                    _pos, clipped = _run(0, 0, True, reward, given, *args, pos, *tail,
-                                         full_clip and not clipped_any, False)
+                    _pos, clipped = run(0, 0, True, reward, given, *args, pos, *tail,
+                                        full_clip and not clipped_any, False)
                     clipped_any |= clipped
             done += steps
         network._log_position = pos
