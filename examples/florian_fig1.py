@@ -99,8 +99,9 @@ def drive(synapse, pre: np.ndarray, post: np.ndarray, reward: np.ndarray) -> dic
 def pair_timing(dts: Sequence[int], lead: int = 5, tail: int = 250) -> tuple[np.ndarray, np.ndarray, int]:
     """Spike steps of the pairs: ``t_pre`` (B,), ``t_post`` (B,) and the run length T.
 
-    All pre spikes fall on one step, ``lead`` steps after the earliest post
-    spike would; the reward lasts until ``tail`` steps after the latest spike.
+    All pre spikes fall on one step, chosen so that the earliest spike of any
+    lane is at step ``lead``; the run (and its reward) lasts until ``tail``
+    steps after the latest spike.
     """
     dts = np.asarray(dts, dtype=int)
     t_pre = np.full(dts.shape, lead + max(0, -int(dts.min())))
@@ -125,6 +126,9 @@ def weight_change_curve(rule: str, dts: Sequence[int], reward: float = 1.0, gamm
     w0 = 0.5
     synapse = bind_rule(rule, B, gamma, tau_z, tau, a_plus, a_minus, w0=w0)
     record = drive(synapse, pre, post, np.full((steps, B), float(reward)))
+    if record["w"].min() <= 0.0:
+        raise ValueError(f"weight_change_curve: the weight reached 0 (from {w0}); the change is clipped. "
+                         f"Lower gamma = {gamma} or |reward| = {abs(reward)}.")
     return record["w"][-1] - w0
 
 
