@@ -10,6 +10,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["spikey", "spikey.*"]),
     install_requires=[
+        "numba==0.68.1",
         "numpy>=1.24",
         "pandas>=2.0",
         "pyarrow>=14",

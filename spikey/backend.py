@@ -202,16 +202,22 @@ class RandomStream:
         per_call = max(1, len(self.seeds) * int(np.prod(self.shape, dtype=np.int64)))
         self.block = max(1, min(int(block), (1 << 22) // per_call))
         self.generators = lane_generators(self.seeds, name)
-        self._buffer = None
+        self._buffer = None  # (B, block, *shape): each lane's rows contiguous
+        self._scratch = None
         self._position = self.block
 
     def _refill(self) -> None:
-        # Draws are made in float64 per lane and rounded once into a fresh block (no (block, B, ...)
-        # float64 temporary), so both backends see identical values. A fresh block, not an
-        # overwrite, because callers may still hold the previous block's rows.
-        block = np.empty((self.block, len(self.generators)) + self.shape, dtype=self.backend.dtype_name)
+        # Each lane draws its block in float64 into one scratch array and rounds it once into
+        # the lane's rows of a fresh (B, block, ...) block: contiguous per lane, no (block, B, ...)
+        # float64 temporary, identical values on both backends. A fresh block, not an overwrite,
+        # because callers may still hold views of the previous one.
+        B = len(self.generators)
+        block = np.empty((B, self.block) + self.shape, dtype=self.backend.dtype_name)
+        if self._scratch is None or self._scratch.shape[0] != self.block:
+            self._scratch = np.empty((self.block,) + self.shape, dtype=np.float64)
         for lane, g in enumerate(self.generators):
-            block[:, lane] = g.random((self.block,) + self.shape, dtype=np.float64)
+            g.random(dtype=np.float64, out=self._scratch)
+            block[lane] = self._scratch
         self._buffer = block if not self.backend.is_torch else self.backend.asarray(block)
         self._position = 0
 
@@ -219,12 +225,12 @@ class RandomStream:
         """The next ``(B, *shape)`` uniform [0, 1) draws, in the backend's dtype."""
         if self._position >= self.block:
             self._refill()
-        values = self._buffer[self._position]
+        values = self._buffer[:, self._position]
         self._position += 1
         return values
 
     def uniforms(self, steps: int) -> Any:
-        """The next ``steps`` calls of ``uniform()`` at once: ``(steps, B, *shape)``.
+        """The next ``steps`` calls of ``uniform()`` at once: ``(steps, B, *shape)`` (a view where possible).
 
         Exactly the values ``steps`` successive ``uniform()`` calls would return,
         so a whole game step's draws can be taken in one go.
@@ -234,7 +240,7 @@ class RandomStream:
             if self._position >= self.block:
                 self._refill()
             take = min(steps, self.block - self._position)
-            parts.append(self._buffer[self._position:self._position + take])
+            parts.append(self._buffer[:, self._position:self._position + take].swapaxes(0, 1))
             self._position += take
             steps -= take
         if not parts:
@@ -243,14 +249,17 @@ class RandomStream:
 
     def state(self) -> dict:
         """Everything needed to continue the stream exactly (for checkpoints)."""
+        buffer = None if self._buffer is None else np.swapaxes(self.backend.to_numpy(self._buffer), 0, 1).copy()
         return {"generators": [g.bit_generator.state for g in self.generators],
-                "buffer": None if self._buffer is None else self.backend.to_numpy(self._buffer).copy(),
+                "buffer": buffer,  # (block, B, *shape)
                 "position": self._position}
 
     def load_state(self, state: dict) -> None:
         for g, s in zip(self.generators, state["generators"]):
             g.bit_generator.state = s
-        self._buffer = None if state["buffer"] is None else self.backend.asarray(state["buffer"])
-        if self._buffer is not None:  # a checkpoint may come from a stream with another block size
-            self.block = int(self._buffer.shape[0])
+        buffer = state["buffer"]
+        self._buffer = None
+        if buffer is not None:  # saved (block, B, *shape); a checkpoint may have another block size
+            self._buffer = self.backend.asarray(np.ascontiguousarray(np.swapaxes(np.asarray(buffer), 0, 1)))
+            self.block = int(self._buffer.shape[1])
         self._position = state["position"]

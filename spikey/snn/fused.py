@@ -45,8 +45,11 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
 STATIC, STDP_RULE, MSTDP_RULE, MSTDPET_RULE = 0, 1, 2, 3
 #: Weight-structure modes: every synapse present, a dense 0/1 pattern, or index lists.
 ALL_PRESENT, DENSE_PATTERN, INDEX_LISTS = 0, 1, 2
-#: Patterns sparser than this are walked through index lists (8 bytes per present synapse).
-LIST_DENSITY = 0.25
+#: Patterns up to this density are walked through index lists (faster than testing a 0/1
+#: pattern entry by entry) when the lists (8 bytes per present synapse and distinct lane
+#: pattern) take at most half the weights' memory or less than LIST_BYTES.
+LIST_DENSITY = 0.75
+LIST_BYTES = 1 << 24
 #: Largest pre-drawn block of a game step's inputs and random draws, in elements.
 BLOCK_ELEMENTS = 1 << 22
 
@@ -329,14 +332,15 @@ def unsupported_reason(network: Any) -> str | None:
     return None
 
 
-def _structure(mask: np.ndarray | None) -> tuple:
+def _structure(mask: np.ndarray | None, weight_bytes: int) -> tuple:
     """(mode, mask (G, n, N) bool, lane_mask, rp, ci, cp, ri) for the kernel."""
     dummy_ptr, dummy_idx = np.zeros((1, 1), np.int64), np.zeros(1, np.int32)
     if mask is None:
         return ALL_PRESENT, np.ones((1, 1, 1), bool), False, dummy_ptr, dummy_idx, dummy_ptr, dummy_idx
     pattern = mask if mask.ndim == 3 else mask[None]
     pattern = np.ascontiguousarray(pattern, dtype=bool)  # the Weight's own array, not a copy
-    if pattern.mean() > LIST_DENSITY:
+    list_bytes = 8 * int(np.count_nonzero(pattern))
+    if pattern.mean() > LIST_DENSITY or (list_bytes > weight_bytes // 2 and list_bytes > LIST_BYTES):
         return DENSE_PATTERN, pattern, pattern.shape[0] > 1, dummy_ptr, dummy_idx, dummy_ptr, dummy_idx
     G, n, N = pattern.shape
     rp, cp = np.zeros((G, n + 1), np.int64), np.zeros((G, N + 1), np.int64)
@@ -387,7 +391,8 @@ class FusedEngine:
         self.cur = np.zeros((B, N), dtype)
         weights = network.weights
         self._mask_source = weights.mask
-        self.structure = _structure(None if weights.mask is None else np.asarray(weights.mask))
+        self.structure = _structure(None if weights.mask is None else np.asarray(weights.mask),
+                                    B * (n_in + N) * N * np.dtype(dtype).itemsize)
         self._dummy3 = np.zeros((1, 1, 1), dtype)
 
     @staticmethod

@@ -393,6 +393,8 @@ class ActiveRLNetwork(Network):
 
     def step_action(self, post_outputs: Any) -> Any:
         """The per-step action from this step's output events ``(B, n_outputs)`` bool."""
+        if post_outputs.shape[1] == 1:  # one output: its spike is the action (a copy is cheaper than any)
+            return post_outputs[:, 0].clone() if self.backend.is_torch else post_outputs[:, 0].copy()
         return post_outputs.any(axis=1) if not self.backend.is_torch else post_outputs.any(dim=1)
 
     def reset(self) -> None:
@@ -406,8 +408,12 @@ class ActiveRLNetwork(Network):
     def step_reward(self, post_outputs: Any) -> Any:
         if self.rewarder is None:
             return None
-        action = self.backend.to_numpy(self.step_action(post_outputs))
-        reward = np.asarray(self.rewarder(self._state, action), dtype=float)
+        action = self.step_action(post_outputs)
+        if self.backend.is_torch:
+            action = self.backend.to_numpy(action)
+        reward = self.rewarder(self._state, action)
+        if type(reward) is not np.ndarray or reward.dtype != np.float64:
+            reward = np.asarray(reward, dtype=float)
         self.tick_reward += reward
         return reward
 

@@ -91,9 +91,12 @@ class Input(Part):
         if type(self).spike_block is Input.spike_block or firing == 0:
             out = [self() for _ in range(steps)]
             return self.xp.stack(out) if out else self.backend.zeros((0, self.batch_size, self.n_inputs))
-        out = self.backend.zeros((steps, self.batch_size, self.n_inputs))
-        out[:firing] = self.spike_block(firing) * (self.polarities * self.magnitude)
+        signed = self.spike_block(firing) * (self.polarities * self.magnitude)
         self.network_time += steps
+        if firing == steps:
+            return signed
+        out = self.backend.zeros((steps, self.batch_size, self.n_inputs))
+        out[:firing] = signed
         return out
 
     def spike_block(self, steps: int) -> Any:

@@ -38,4 +38,4 @@ class RewardFunction(Reward):
             shape = getattr(reward, "shape", type(reward).__name__)
             raise ValueError(f"RewardFunction: 'reward_fn' returned {shape}; expected one reward per "
                              f"network, shape ({self.batch_size},).")
-        return reward.astype(float) if isinstance(reward, np.ndarray) else reward
+        return reward.astype(float, copy=False) if isinstance(reward, np.ndarray) else reward

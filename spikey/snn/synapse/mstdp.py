@@ -46,7 +46,7 @@ class MSTDP(TraceSTDP):
         eligibility = self.eligibility(self.pairing(pre, post))
         if self.deferred:  # the game step's reward arrives later, through apply_reward
             self.eligibility_sum += eligibility
-        elif reward is not None:
+        elif reward is not None and not self.unchanged_by(reward):
             self.change_weights((self.learning_rate * self._lane(reward)) * eligibility)
 
     def apply_reward(self, reward: Any) -> None:

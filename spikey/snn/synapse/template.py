@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from spikey.module import Key
 from spikey.snn.part import Part
 
@@ -116,6 +118,18 @@ class TraceSTDP(Synapse):
     def pairing(self, pre: Any, post: Any) -> Any:
         """ζ ``(B, n, N)``: this step's STDP pairing term (after ``step_traces``)."""
         return self.pre_trace[:, :, None] * post[:, None, :] - pre[:, :, None] * self.post_trace[:, None, :]
+
+    def unchanged_by(self, reward: Any) -> bool:
+        """Whether a weight change scaled by ``reward`` would leave W exactly as it is.
+
+        True when every lane's reward is 0 (the change is 0 x eligibility) and the whole
+        matrix already respects the current bound (so the clip in ``change_weights`` is a
+        no-op): the reference path then skips the dense update.
+        """
+        if not isinstance(reward, np.ndarray) or reward.any():
+            return False
+        clipped_to = getattr(self.weights, "clipped_to", None)
+        return clipped_to is not None and np.array_equal(clipped_to, self.weights.params["max_weight"])
 
     def change_weights(self, delta: Any) -> None:
         """W += delta (B, n, N), then bound and re-mask."""

@@ -41,11 +41,11 @@ class Weight(Part):
         # ``mask_numpy`` is then a read-only (B, n, N) view of it, costing no memory per lane.
         present = initial != 0
         if present.ndim == 3 and (present == present[:1]).all():
-            present = np.broadcast_to(present[0], present.shape)
+            present = np.broadcast_to(present[0].copy(), present.shape)  # a copy frees the (B, n, N) array
         self.mask_numpy = present
         self.dense = bool(present.all())
         pattern = present[0] if present.ndim == 3 and present.strides[0] == 0 else present
-        self.mask = None if self.dense else self.backend.asarray(np.ascontiguousarray(pattern), dtype=bool)
+        self.mask = None if self.dense else self.backend.asarray(np.array(pattern, dtype=bool), dtype=bool)
         self.shared = True
         # The initial matrix is kept only until the synapses bind (construction); later it is
         # regenerated from the lane seeds on demand, so a batch holds one copy of its weights.

@@ -1,0 +1,1 @@
+"""Throughput and scaling measurements of the engine (not tests): ``python -m benchmarks.run``."""
