@@ -23,6 +23,7 @@ setup(
         "pyyaml>=6",
         "tqdm>=4.60",
     ],
+    entry_points={"console_scripts": ["spikey=spikey.cli:main"]},
     extras_require={
         "dev": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
     },

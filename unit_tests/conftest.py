@@ -7,3 +7,24 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
 os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="spikey-ray-", dir="/tmp"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One Ray instance for the whole test session (2 CPUs), started on first use and shut down at the end.
+
+    Yields its GCS address, which a subprocess passes as ``--address`` to attach.
+    The dashboard runs too: Ray Train's placement-group cleaner queries the State
+    API through it (without it, a Train run inside a Tune trial can strand its CPUs).
+    """
+    import ray
+    if ray.is_initialized():  # someone else's instance: use it, leave it running
+        yield ray.get_runtime_context().gcs_address
+        return
+    ray.init(address="local", num_cpus=2, include_dashboard=True, log_to_driver=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()

@@ -221,9 +221,10 @@ def resolve_class(value: Any, field: str, known: dict[str, type], base_dir: str 
             raise ExperimentError(f"Experiment: {field} = {value!r} cannot be imported ({error}).",
                                   key=field, value=value, expected=f"a {what}") from error
     else:
-        raise ExperimentError(f"Experiment: {field} = {value!r} is not a known {what}.{suggest(value, known)} "
-                              f"Known: {sorted(known)}.", key=field, value=value,
-                              expected=f"one of {sorted(known)} or a dotted name")
+        hint = suggest(value, known) or f" Known: {sorted(known)}."
+        raise ExperimentError(f"Experiment: {field} = {value!r} is not a known {what}.{hint} A dotted name "
+                              f"('package.module.Class') or 'file.py:Class' names any other.", key=field,
+                              value=value, expected=f"one of {sorted(known)} or a dotted name")
     if not isinstance(obj, type):
         raise ExperimentError(f"Experiment: {field} = {value!r} is {obj!r}, not a class.", key=field,
                               value=value, expected=f"a {what}")

@@ -27,8 +27,9 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 import time
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,9 +116,19 @@ def summarize(frame: pd.DataFrame) -> dict:
 
 
 def _comparable(config: dict) -> dict:
-    """The parts of a config that must match for a run folder to be resumed (not run lengths)."""
-    return {k: v for k, v in config.items() if k not in ("n_episodes", "checkpoint_every", "sweep", "base_dir",
-                                                         "name")}
+    """The parts of a config that must match for a run folder to be resumed (not run lengths).
+
+    Values only described by their repr (lambdas, local functions) are compared without
+    their memory addresses, which differ between processes.
+    """
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", value) if isinstance(value, str) else value
+    return {k: clean(v) for k, v in config.items()
+            if k not in ("n_episodes", "checkpoint_every", "sweep", "base_dir", "name")}
 
 
 def prepare_run_folder(experiment: Experiment, run_dir: str | os.PathLike, *, resume: bool = True,

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from spikey.experiment.config import Experiment, ExperimentError
-from spikey.experiment.results import RunFolder, dump_shard, load_shards, merge_metrics
+from spikey.experiment.results import dump_shard, load_shards, merge_metrics
 from spikey.experiment.run import INDEX_COLUMNS, ShardRunner, prepare_run_folder
 
 #: ``RunConfig.name`` of the Train run inside a run folder (one run per folder, so resuming is intended).
@@ -110,6 +110,20 @@ def train_loop(config: dict) -> None:
             ray.train.report(metrics)
 
 
+def _check_stored_workers(train_storage, num_workers: int) -> None:
+    """Refuse, before Ray starts, to resume a stored Train run with another number of workers."""
+    checkpoints = sorted(train_storage.glob("checkpoint_*")) if train_storage.exists() else []
+    for checkpoint in reversed(checkpoints):
+        shards = list(checkpoint.glob("shard-*.pkl"))
+        if shards:
+            if len(shards) != num_workers:
+                raise ExperimentError(f"the Train run in {train_storage} was checkpointed by {len(shards)} "
+                                      f"worker(s); resume it with num_workers={len(shards)} (got {num_workers}) "
+                                      f"or use a new run folder.", key="num_workers", value=num_workers,
+                                      expected=str(len(shards)))
+            return
+
+
 def run_train(experiment: Experiment, run_dir: str | os.PathLike, *, num_workers: int = 2,
               use_gpu: bool = False, resources_per_worker: dict | None = None, max_failures: int = 3,
               address: str | None = None, progress: bool = True, callbacks: Sequence = (),
@@ -150,6 +164,8 @@ def run_train(experiment: Experiment, run_dir: str | os.PathLike, *, num_workers
     status = folder.read_status()
     if status.get("complete") and status.get("episodes_done") == experiment.n_episodes:
         return folder.read_metrics()
+    storage = folder.path / "ray_train"
+    _check_stored_workers(storage / TRAIN_NAME, num_workers)
     import ray
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
@@ -157,7 +173,6 @@ def run_train(experiment: Experiment, run_dir: str | os.PathLike, *, num_workers
     if not ray.is_initialized():
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
     started = time.perf_counter()
-    storage = folder.path / "ray_train"
     resume_from = None
     if local_checkpoint is not None and not (storage / TRAIN_NAME).exists():
         # A checkpoint written by an earlier run of this folder (e.g. copied back after a finished

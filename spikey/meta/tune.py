@@ -21,10 +21,12 @@ experiment's ``sweep`` section (YAML), then the defaults::
       grace_period: 2              # episodes before ASHA/median may stop a trial
       reduction_factor: 2
       max_concurrent: 2
-      scope: last                  # which results rank trials: last | avg | all | last-5-avg | ...
+      scope: last                  # which results rank trials: last | avg | all | last-5-avg | last-10-avg
       train_workers: 0             # > 0: every trial is a Ray Train run of this many workers
+      cpus_per_worker: null        # CPUs of each such worker (default 1, less where the cluster is smaller)
       cpus_per_trial: 1
       seed: 0                      # of the random search
+      include_default: true        # the first trial runs the config's own values of the searched keys
       time_budget_s: null
       space: {learning_rate: [0.0005, 0.1, log], action_threshold: {choices: [mean, median]}}
 
@@ -40,7 +42,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,9 +54,12 @@ from spikey.meta.space import search_space
 
 SWEEP_DEFAULTS = {"metric": "game_reward", "mode": "max", "num_samples": 8, "scheduler": "asha",
                   "grace_period": 1, "reduction_factor": 2, "max_concurrent": None, "scope": "last",
-                  "train_workers": 0, "use_gpu": False, "cpus_per_trial": 1, "seed": None,
-                  "time_budget_s": None, "space": {}, "reuse_actors": True}
+                  "train_workers": 0, "cpus_per_worker": None, "use_gpu": False, "cpus_per_trial": 1,
+                  "seed": None,
+                  "time_budget_s": None, "space": {}, "reuse_actors": True, "include_default": True}
 SCHEDULERS = ("asha", "fifo", "median", "hyperband")
+#: How trials are ranked (Tune's scopes): the last report, the mean, the best, or the mean of the last 5 or 10.
+SCOPES = ("last", "avg", "all", "last-5-avg", "last-10-avg")
 
 
 def sweep_settings(experiment: Experiment, **overrides: Any) -> dict:
@@ -73,6 +78,9 @@ def sweep_settings(experiment: Experiment, **overrides: Any) -> dict:
         raise ExperimentError(f"sweep: scheduler = {settings['scheduler']!r}; expected one of {list(SCHEDULERS)} "
                               f"or a Tune TrialScheduler.", key="sweep.scheduler", value=settings["scheduler"],
                               expected=str(list(SCHEDULERS)))
+    if settings["scope"] not in SCOPES:
+        raise ExperimentError(f"sweep: scope = {settings['scope']!r}; expected one of {list(SCOPES)}.",
+                              key="sweep.scope", value=settings["scope"], expected=str(list(SCOPES)))
     for name in ("num_samples", "grace_period", "reduction_factor", "cpus_per_trial"):
         value = settings[name]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
@@ -103,10 +111,15 @@ def make_scheduler(name: str | Any, *, max_t: int, grace_period: int = 1, reduct
                           value=name, expected=str(list(SCHEDULERS)))
 
 
-def run_trial(config: dict, experiment: Experiment) -> None:
-    """Tune function trainable: the experiment with ``config``'s keys, all seeds in this process."""
+def run_trial(config: dict, experiment: Experiment, use_gpu: bool = False) -> None:
+    """Tune function trainable: the experiment with ``config``'s keys, all seeds in this process.
+
+    With ``use_gpu`` the trial holds a GPU and runs the torch backend on it.
+    """
     from ray import tune
     trial = experiment.with_keys(config)
+    if use_gpu:
+        trial = trial.replace(backend="torch", device="cuda")
     runner = ShardRunner(trial)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
@@ -126,19 +139,26 @@ def run_trial(config: dict, experiment: Experiment) -> None:
 
 
 def run_train_trial(config: dict, experiment: Experiment, num_workers: int, use_gpu: bool = False,
-                    resources_per_worker: dict | None = None) -> None:
-    """Tune function trainable running the experiment as a Ray Train job inside the trial."""
+                    resources_per_worker: dict | None = None, experiment_path: str | None = None) -> None:
+    """Tune function trainable running the experiment as a Ray Train job inside the trial.
+
+    The Train run's folder is ``<experiment_path>/trial_<id>/run`` (beside Tune's own
+    trial folder), so a restored trial resumes its Train run.
+    """
     from ray import tune
     from ray.tune.integration.ray_train import TuneReportCallback
     from spikey.experiment.train import run_train
-    trial_dir = Path(tune.get_context().get_trial_dir())
-    run_train(experiment.with_keys(config), trial_dir / "run", num_workers=num_workers, use_gpu=use_gpu,
+    context = tune.get_context()
+    base = Path(experiment_path) if experiment_path else Path(context.get_trial_dir())
+    run_dir = base / f"trial_{context.get_trial_id()}" / "run" if experiment_path else base / "run"
+    run_train(experiment.with_keys(config), run_dir, num_workers=num_workers, use_gpu=use_gpu,
               resources_per_worker=resources_per_worker, callbacks=[TuneReportCallback()], progress=False,
               validate=False)
 
 
 def make_trainable(experiment: Experiment, *, train_workers: int = 0, use_gpu: bool = False,
-                   cpus_per_trial: float = 1, resources_per_worker: dict | None = None) -> Any:
+                   cpus_per_trial: float = 1, resources_per_worker: dict | None = None,
+                   experiment_path: str | os.PathLike | None = None) -> Any:
     """The Tune trainable for ``experiment`` with its resources attached.
 
     ``train_workers = 0``: one process per trial (``cpus_per_trial`` CPUs,
@@ -148,9 +168,10 @@ def make_trainable(experiment: Experiment, *, train_workers: int = 0, use_gpu: b
     from ray import tune
     if train_workers:
         trainable = tune.with_parameters(run_train_trial, experiment=experiment, num_workers=int(train_workers),
-                                         use_gpu=use_gpu, resources_per_worker=resources_per_worker)
+                                         use_gpu=use_gpu, resources_per_worker=resources_per_worker,
+                                         experiment_path=str(experiment_path) if experiment_path else None)
         return tune.with_resources(trainable, {"cpu": 0.01})
-    trainable = tune.with_parameters(run_trial, experiment=experiment)
+    trainable = tune.with_parameters(run_trial, experiment=experiment, use_gpu=use_gpu)
     resources = {"cpu": cpus_per_trial}
     if use_gpu:
         resources["gpu"] = 1
@@ -191,7 +212,7 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
     space : dict or list, optional
         ``spikey.meta.space.search_space`` specs.
     storage_path, name : optional
-        Results go to ``<storage_path>/<name>`` (default ``./spikey_runs`` and
+        Results go to ``<storage_path>/<name>`` (default ``./runs`` and
         ``<experiment.name>-sweep-<time>``: a fresh name, so an old sweep is never silently resumed).
     address : str, optional
         Ray cluster to attach to; default: the running instance or a new local one.
@@ -215,13 +236,22 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
     from ray.tune.search import BasicVariantGenerator
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=progress)
-    storage = Path(storage_path or "spikey_runs").absolute()
+    storage = Path(storage_path or "runs").absolute()
     name = name or f"{experiment.name}-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    resources_per_worker = None
+    if options["train_workers"]:
+        resources_per_worker, concurrent = _train_trial_resources(options)
+        # Train groups that wait for each other's CPUs time out and retry, and a retry can
+        # strand a placement group (measured on Ray 2.60): run only as many trials as fit at once.
+        options["max_concurrent"] = min(int(options["max_concurrent"] or concurrent), concurrent)
     trainable = make_trainable(experiment, train_workers=options["train_workers"], use_gpu=options["use_gpu"],
-                               cpus_per_trial=options["cpus_per_trial"])
+                               cpus_per_trial=options["cpus_per_trial"],
+                               resources_per_worker=resources_per_worker, experiment_path=storage / name)
     scheduler = make_scheduler(options["scheduler"], max_t=experiment.n_episodes,
                                grace_period=options["grace_period"], reduction_factor=options["reduction_factor"])
-    searcher = BasicVariantGenerator(random_state=options["seed"],
+    # (Tune ignores TuneConfig.max_concurrent_trials when a BasicVariantGenerator is passed.)
+    start = [_current_values(experiment, param_space)] if options["include_default"] else None
+    searcher = BasicVariantGenerator(random_state=options["seed"], points_to_evaluate=start or None,
                                      max_concurrent=int(options["max_concurrent"] or 0))
     tuner = tune.Tuner(
         trainable, param_space=param_space,
@@ -249,6 +279,40 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
         raise RuntimeError(f"every trial of the sweep failed; first error: {errors[0]}")
     return SweepResult(path=path, results=results, best_config=best_config, best_score=best_score,
                        metric=options["metric"], mode=options["mode"], grid=grid, experiment=experiment)
+
+
+def _train_trial_resources(options: dict) -> tuple[dict, int]:
+    """Per-worker resources and trial concurrency for trials that run Train inside.
+
+    Each trial holds 0.01 CPU, so on a cluster of C CPUs a Train group of W
+    one-CPU workers fits only if 0.01 + W <= C; where it would not, the workers
+    get (C - 0.01) / W CPUs each rather than waiting forever.
+    """
+    import ray
+    workers = int(options["train_workers"])
+    total = float(ray.cluster_resources().get("CPU", 0.0))
+    per_worker = options["cpus_per_worker"]
+    if per_worker is None:
+        per_worker = 1.0 if total >= workers + 0.01 else np.floor((total - 0.01) / workers * 100) / 100
+        if per_worker <= 0:
+            raise ExperimentError(f"sweep: train_workers = {workers} cannot fit on a cluster with {total} CPUs.",
+                                  key="sweep.train_workers", value=workers, expected=f"<= {int(total)}")
+    elif workers * per_worker + 0.01 > total:
+        print(f"spikey sweep: note: {workers} workers x {per_worker} CPU + 0.01 for the trial exceed the cluster's "
+              f"{total} CPUs; trials wait until the cluster grows.", flush=True)
+    concurrent = max(1, int(total // (workers * per_worker + 0.01)))
+    return {"CPU": float(per_worker)}, concurrent
+
+
+def _current_values(experiment: Experiment, space: dict) -> dict:
+    """The experiment's own values (or the Keys' defaults) of the searched keys: the sweep's first trial."""
+    declared = experiment.declared_keys()
+    out = {}
+    for name in space:
+        value = experiment.keys.get(name, getattr(declared.get(name), "default", None))
+        if isinstance(value, (bool, int, float, str)):
+            out[name] = value
+    return out
 
 
 def _trial_dirname(trial: Any) -> str:
