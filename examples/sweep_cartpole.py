@@ -15,12 +15,13 @@ to the config's own keys'.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from spikey.meta.cluster import attach, find_config
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,29 +32,6 @@ def balance_action(states) -> np.ndarray:
     the 200 steps of an episode on its own."""
     states = np.asarray(states)
     return (states[:, 2] + 0.5 * states[:, 3] > 0).astype(np.int64)
-
-
-def find_config(name: str) -> Path:
-    for candidate in (HERE / name, Path.home() / "spikey-src" / "examples" / name, Path("examples") / name):
-        if candidate.is_file():
-            return candidate
-    sys.exit(f"sweep_cartpole: cannot find {name} next to {HERE} or in ~/spikey-src/examples")
-
-
-def attach(address: str | None, local: bool) -> None:
-    """Start (``--local``) or attach to Ray; attaching never quietly starts a cluster of its own."""
-    import ray
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if local:
-        ray.init(include_dashboard=True)
-        return
-    try:
-        ray.init(address=address or "auto")
-    except ConnectionError as error:
-        sys.exit(f"sweep_cartpole: no running Ray cluster at {address or 'auto'} ({error}); use --local.")
-    resources = ray.cluster_resources()
-    print(f"attached to the cluster at {ray.get_runtime_context().gcs_address}: "
-          f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs", flush=True)
 
 
 def main(argv=None) -> int:
@@ -73,11 +51,11 @@ def main(argv=None) -> int:
     from spikey.experiment import Experiment, evaluate
     from spikey.meta import run_sweep
 
-    experiment = Experiment.from_file(find_config(args.config))
+    experiment = Experiment.from_file(find_config(args.config, HERE, "sweep_cartpole"))
     if args.episodes:
         experiment = experiment.replace(n_episodes=args.episodes)
     experiment.validate()
-    attach(args.address, args.local)
+    attach(args.address, args.local, "sweep_cartpole")
     started = time.perf_counter()
     result = run_sweep(experiment, storage_path=args.out,
                        name=args.name or f"{experiment.name}-sweep-{time.strftime('%Y%m%d-%H%M%S')}",

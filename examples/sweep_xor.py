@@ -15,37 +15,13 @@ row per trial and episode).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
+from spikey.meta.cluster import attach, find_config
+
 HERE = Path(__file__).resolve().parent
-
-
-def find_config(name: str) -> Path:
-    """The config next to this script, or in ~/spikey-src/examples (where cluster.yaml mounts the repository)."""
-    for candidate in (HERE / name, Path.home() / "spikey-src" / "examples" / name, Path("examples") / name):
-        if candidate.is_file():
-            return candidate
-    sys.exit(f"sweep_xor: cannot find {name} next to {HERE} or in ~/spikey-src/examples")
-
-
-def attach(address: str | None, local: bool) -> None:
-    """Start or attach to Ray; with an address, make sure it is a running cluster, not a fresh local one."""
-    import ray
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if local:
-        ray.init(include_dashboard=True)
-        return
-    try:
-        ray.init(address=address or "auto")
-    except ConnectionError as error:
-        sys.exit(f"sweep_xor: no running Ray cluster at {address or 'auto'} ({error}); use --local to run here.")
-    nodes = [n for n in ray.nodes() if n["Alive"]]
-    resources = ray.cluster_resources()
-    print(f"attached to the cluster at {ray.get_runtime_context().gcs_address}: {len(nodes)} node(s), "
-          f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs", flush=True)
 
 
 def main(argv=None) -> int:
@@ -65,11 +41,11 @@ def main(argv=None) -> int:
     from spikey.experiment import Experiment, evaluate
     from spikey.meta import run_sweep
 
-    experiment = Experiment.from_file(find_config(args.config))
+    experiment = Experiment.from_file(find_config(args.config, HERE, "sweep_xor"))
     if args.episodes:
         experiment = experiment.replace(n_episodes=args.episodes)
     experiment.validate()  # before Ray: a bad config fails here, naming the culprit
-    attach(args.address, args.local)
+    attach(args.address, args.local, "sweep_xor")
     started = time.perf_counter()
     result = run_sweep(experiment, storage_path=args.out,
                        name=args.name or f"{experiment.name}-sweep-{time.strftime('%Y%m%d-%H%M%S')}",
