@@ -205,3 +205,38 @@ def test_resume_accepts_an_equal_lambda_from_another_process(tmp_path):
     assert config["keys"]["expected_value"]["repr"].startswith("<function")
     metrics = run_experiment(exp_with(lambda s: xor_gate(s)).replace(n_episodes=3), tmp_path, progress=False)
     assert metrics["episode"].max() == 2
+
+
+def test_lanes_whose_game_ended_stop_learning():
+    """A fallen CartPole lane freezes: from its last step on, its network's weights no longer change."""
+    exp = Experiment.from_dict(dict(
+        network="RLNetwork", game="CartPole", seeds=3, n_episodes=1, len_episode=60,
+        parts=dict(inputs="RBF", neurons="LIF", weights="Random", synapses="MSTDP", readout="TopAction",
+                   rewarder="RewardFunction"),
+        keys=dict(n_inputs=16, n_dims=4, rbf_low=[-2.4, -3, -0.2, -3], rbf_high=[2.4, 3, 0.2, 3], n_neurons=6,
+                  n_outputs=2, n_actions=2, processing_time=5, firing_threshold=1.0, potential_decay=0.1,
+                  max_weight=1.0, learning_rate=0.05, theta_max=0.05,
+                  reward_fn="unit_tests/test_experiment.py:constant_reward")))
+    network, game = exp.build()
+    snapshots = []
+
+    def keep_weights(record, network, game, step):
+        snapshots.append((step["done"].copy(), network.backend.to_numpy(network.weights.matrix).copy()))
+
+    frame = run_episodes(network, game, 1, 60, callbacks=[keep_weights])
+    lengths = frame["length"].to_numpy()
+    assert lengths.min() < lengths.max() <= 60  # lanes fell at different steps
+    lane = int(np.argmin(lengths))
+    after_fall = [w[lane] for done, w in snapshots if done[lane]]
+    assert len(after_fall) >= 2
+    for w in after_fall[1:]:
+        np.testing.assert_array_equal(w, after_fall[0])
+    # the lanes still playing kept learning meanwhile
+    survivor = int(np.argmax(lengths))
+    assert not np.array_equal(snapshots[len(after_fall) - 1][1][survivor], snapshots[-1][1][survivor]) \
+        or lengths[survivor] == lengths[lane]
+
+
+def constant_reward(state, action, state_next, params):
+    """Reward 1 at every step, so every lane that may learn changes its weights."""
+    return np.ones(len(np.asarray(state)))

@@ -332,3 +332,31 @@ def test_zero_reward_skips_the_update_only_when_it_changes_nothing(rule):
     assert not synapse.unchanged_by(np.zeros(2))
     synapse.update(pre, post, np.zeros(2))
     assert weights.matrix.max() == 0.5
+
+
+@pytest.mark.parametrize("kind", ["Random", "Manual"])
+def test_per_lane_weights_are_built_lane_by_lane_without_a_float64_batch(kind):
+    """Building B networks that each draw their own matrix peaks near one float32 weight array.
+
+    (Stacking the lanes' float64 draws first would peak at 4x: a list of lanes, their stack, then the copy.)
+    """
+    import tracemalloc
+
+    from spikey.snn import Random
+    B, n_in, N = 32, 40, 200
+    make = {"Random": lambda: Random(n_inputs=n_in, n_neurons=N, max_weight=2.0, connection_prob=0.5,
+                                     batch_size=B, seed=3),
+            "Manual": lambda: Manual(n_inputs=n_in, n_neurons=N, max_weight=2.0, batch_size=B, seed=3,
+                                     matrix=lambda rng: rng.uniform(0, 3, (n_in + N, N)))}[kind]
+    tracemalloc.start()
+    weights = make()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert weights.matrix.dtype == np.float32 and weights.matrix.shape == (B, n_in + N, N)
+    # Random with connection_prob < 1 gives each lane its own sparsity pattern: one bool per synapse
+    own_patterns = weights.mask_numpy.nbytes if weights.mask_numpy.strides[0] != 0 else 0
+    assert peak <= 1.3 * weights.matrix.nbytes + own_patterns, peak / weights.matrix.nbytes
+    # the same values as the stacked draw, bounded and rounded to float32
+    np.testing.assert_array_equal(weights.matrix, np.clip(weights.generate(), 0, 2.0).astype(np.float32))
+    assert weights.mask_numpy.shape == (B, n_in + N, N)
+    np.testing.assert_array_equal(weights.mask_numpy, weights.generate() != 0)

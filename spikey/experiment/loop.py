@@ -86,6 +86,8 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         correct = None
         done = np.zeros(B, dtype=bool)
         for _ in range(len_episode):
+            # Lanes whose game ended stay frozen: their networks still tick, but must not learn.
+            network.learning_lanes = None if not done.any() else ~done
             action = network.tick(state)
             state_next, game_reward, terminated, truncated, info = game.step(action)
             reward = np.asarray(network.reward(state, action, state_next), dtype=float)
@@ -106,6 +108,7 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
             state = state_next
             if done.all():
                 break
+        network.learning_lanes = None
         if correct is not None:
             record["accuracy"] = correct / np.maximum(record["length"], 1)
         frame = _episode_frame(network, episode, record, time.perf_counter() - started)

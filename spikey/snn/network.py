@@ -250,6 +250,15 @@ class Network(Module):
         self.game_step = 0
         self.output_counts = self.backend.zeros((B, self.n_outputs))
         self._state = None
+        # Lanes that may learn; the episode loop clears the lanes whose game is over,
+        # so a frozen game's network stops changing its weights (None: all lanes).
+        self.learning_lanes = None
+
+    def _mask_reward(self, reward: np.ndarray) -> np.ndarray:
+        """``reward`` (B,) with the lanes outside ``learning_lanes`` set to 0 (no modulation)."""
+        if self.learning_lanes is None:
+            return reward
+        return np.where(self.learning_lanes, reward, 0.0)
 
     def reset_weights(self) -> None:
         """Return the weights to their initial values, restart schedules and clear state."""
@@ -375,7 +384,7 @@ class RLNetwork(Network):
     deferred_reward = True
 
     def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
-        reward = super().reward(state, action, state_next)
+        reward = self._mask_reward(np.asarray(super().reward(state, action, state_next), dtype=float))
         if self.training and self.synapses.plastic:
             self.synapses.apply_reward(reward)
         return reward
@@ -414,6 +423,8 @@ class ActiveRLNetwork(Network):
         reward = self.rewarder(self._state, action)
         if type(reward) is not np.ndarray or reward.dtype != np.float64:
             reward = np.asarray(reward, dtype=float)
+        if self.learning_lanes is not None:
+            reward = self._mask_reward(reward)
         self.tick_reward += reward
         return reward
 

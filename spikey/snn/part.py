@@ -66,6 +66,18 @@ class Part(Module):
     def reset(self) -> None:
         """Allocate or clear the state arrays. Override."""
 
+    def cleared(self, name: str, shape: tuple) -> Any:
+        """Attribute ``name`` zeroed in place when it already has ``shape`` and the backend's dtype, else new zeros.
+
+        For large state (``(B, n, N)`` traces): allocating a fresh array at every reset
+        would hold two of them at once, doubling the peak memory.
+        """
+        current = getattr(self, name, None)
+        if current is not None and tuple(current.shape) == tuple(shape) and current.dtype == self.backend.dtype:
+            current[...] = 0
+            return current
+        return self.backend.zeros(shape)
+
     def reset_learning(self) -> None:
         """Forget what was learned besides weights (e.g. adaptive thresholds). Override."""
 

@@ -34,7 +34,7 @@ class MSTDP(TraceSTDP):
 
     def reset(self) -> None:
         super().reset()
-        self.eligibility_sum = self.backend.zeros((self.batch_size, self.n_pre, self.params["n_neurons"])) \
+        self.eligibility_sum = self.cleared("eligibility_sum", (self.batch_size, self.n_pre, self.params["n_neurons"])) \
             if self.deferred else None
 
     def eligibility(self, zeta: Any) -> Any:

@@ -47,7 +47,7 @@ class MSTDPET(MSTDP):
 
     def reset(self) -> None:
         super().reset()
-        self.trace = self.backend.zeros((self.batch_size, self.n_pre, self.params["n_neurons"]))
+        self.trace = self.cleared("trace", (self.batch_size, self.n_pre, self.params["n_neurons"]))
 
     def eligibility(self, zeta: Any) -> Any:
         self.trace *= self.trace_decay

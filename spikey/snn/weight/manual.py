@@ -59,10 +59,17 @@ class Manual(Weight):
             (np.ndarray, list, callable)),
     ]
 
+    def draws_per_lane(self) -> bool:
+        matrix = self.params["matrix"]
+        return callable(matrix) and not isinstance(matrix, np.ndarray)
+
+    def draw_lane(self, rng: np.random.Generator, lane: int) -> np.ndarray:
+        return self.params["matrix"](rng)
+
     def generate(self) -> np.ndarray:
         matrix = self.params["matrix"]
-        if callable(matrix) and not isinstance(matrix, np.ndarray):
-            return np.stack([np.asarray(matrix(rng), dtype=float) for rng in self.generators("matrix")])
+        if self.draws_per_lane():
+            return super().generate()
         if isinstance(matrix, list):
             return feedforward(matrix, self.params["n_neurons"])
         return np.asarray(matrix, dtype=float)

@@ -41,7 +41,7 @@ class Random(Weight):
             default=False),
     ]
 
-    def generate(self) -> np.ndarray:
+    def draw_lane(self, rng: np.random.Generator, lane: int) -> np.ndarray:
         n, N = self.shape
         n_in = self.params["n_inputs"]
         allowed = np.ones((n, N), dtype=bool)
@@ -51,19 +51,17 @@ class Random(Weight):
             if mask.shape != (n, N):
                 raise ValueError(f"Random: key 'matrix_mask' has shape {mask.shape}; expected {(n, N)}.")
             allowed &= mask
-        matrices = []
-        for rng in self.generators("matrix"):
-            values = np.asarray(self.params["weight_generator"](rng, (n, N)), dtype=float)
-            if values.shape != (n, N):
-                raise ValueError(f"Random: 'weight_generator' returned shape {values.shape}; "
-                                 f"expected {(n, N)}.")
-            present = allowed & (rng.random((n, N)) < self.params["connection_prob"])
-            if self.params["force_unidirectional"]:
-                body = present[n_in:]
-                both = np.triu(body & body.T, 1)
-                drop_forward = both & (rng.random((N, N)) < 0.5)
-                body &= ~drop_forward
-                body &= ~(both & ~drop_forward).T
-            matrices.append(np.where(present, values, 0.0))
-        bound = np.reshape(self.params["max_weight"], (-1, 1, 1))
-        return np.stack(matrices) * bound
+        values = np.asarray(self.params["weight_generator"](rng, (n, N)), dtype=float)
+        if values.shape != (n, N):
+            raise ValueError(f"Random: 'weight_generator' returned shape {values.shape}; expected {(n, N)}.")
+        present = allowed & (rng.random((n, N)) < self.params["connection_prob"])
+        if self.params["force_unidirectional"]:
+            body = present[n_in:]
+            both = np.triu(body & body.T, 1)
+            drop_forward = both & (rng.random((N, N)) < 0.5)
+            body &= ~drop_forward
+            body &= ~(both & ~drop_forward).T
+        bound = np.reshape(self.params["max_weight"], (-1,))
+        values *= bound[lane if len(bound) > 1 else 0]
+        values[~present] = 0.0
+        return values

@@ -35,22 +35,48 @@ class Weight(Part):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        initial = self._checked_initial()
-        # Absent synapses: zero at construction. When every lane has the same pattern (one
-        # matrix, or per-lane draws on a fixed layout) one (n, N) pattern serves all lanes:
-        # ``mask_numpy`` is then a read-only (B, n, N) view of it, costing no memory per lane.
-        present = initial != 0
-        if present.ndim == 3 and (present == present[:1]).all():
+        self.shared = True
+        if self.draws_per_lane():
+            # Filled lane by lane straight into the live matrix (see reset): the batch never
+            # exists as a float64 stack, so building B large networks costs ~one weight array.
+            self._initial = None
+        else:
+            # The initial matrix is kept only until the synapses bind (construction); later it is
+            # regenerated on demand, so a batch holds one copy of its weights.
+            self._initial = self._checked_initial()
+            self._set_pattern(self._initial != 0)
+        self.reset()
+
+    def _set_pattern(self, present: np.ndarray, lanes_differ: bool = False) -> None:
+        """Record the fixed sparsity pattern from ``present`` ((n, N) or (B, n, N) bool).
+
+        When every lane has the same pattern one (n, N) array serves all lanes:
+        ``mask_numpy`` is then a read-only (B, n, N) view of it, costing no memory per lane.
+        """
+        if present.ndim == 3 and present.strides[0] != 0 and not lanes_differ and (present == present[:1]).all():
             present = np.broadcast_to(present[0].copy(), present.shape)  # a copy frees the (B, n, N) array
         self.mask_numpy = present
-        self.dense = bool(present.all())
         pattern = present[0] if present.ndim == 3 and present.strides[0] == 0 else present
-        self.mask = None if self.dense else self.backend.asarray(np.array(pattern, dtype=bool), dtype=bool)
-        self.shared = True
-        # The initial matrix is kept only until the synapses bind (construction); later it is
-        # regenerated from the lane seeds on demand, so a batch holds one copy of its weights.
-        self._initial = initial
-        self.reset()
+        self.dense = bool(pattern.all())
+        # numpy: the pattern itself (no copy of a (B, n, N) one); torch: moved to the device
+        if self.dense:
+            self.mask = None
+        elif self.backend.is_torch:
+            self.mask = self.backend.asarray(np.array(pattern, dtype=bool), dtype=bool)
+        else:
+            self.mask = np.ascontiguousarray(pattern, dtype=bool)
+
+    def draw_lane(self, rng: np.random.Generator, lane: int) -> np.ndarray:
+        """Initial matrix ``(n, N)`` of lane ``lane`` from that lane's own generator.
+
+        Variants whose networks each draw their own matrix override this instead of
+        ``generate``; the template then fills the batch one lane at a time.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define generate() or draw_lane().")
+
+    def draws_per_lane(self) -> bool:
+        """Whether this part's initial matrix is drawn lane by lane (``draw_lane``)."""
+        return type(self).draw_lane is not Weight.draw_lane
 
     @property
     def initial(self) -> np.ndarray:
@@ -89,7 +115,22 @@ class Weight(Part):
                          f"= (n_inputs + n_neurons, n_neurons).{hint}")
 
     def generate(self) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must define generate().")
+        """Initial matrix ``(n, N)`` shared by all lanes or ``(B, n, N)``; by default the lane draws stacked."""
+        if not self.draws_per_lane():
+            raise NotImplementedError(f"{type(self).__name__} must define generate() or draw_lane().")
+        return np.stack([self._checked_lane(self.draw_lane(rng, b), b)
+                         for b, rng in enumerate(self.generators("matrix"))])
+
+    def _checked_lane(self, lane_matrix: Any, lane: int) -> np.ndarray:
+        lane_matrix = np.asarray(lane_matrix, dtype=np.float64)
+        if lane_matrix.shape != self.shape:
+            raise ValueError(f"{type(self).__name__}: lane {lane}'s weight matrix has shape {lane_matrix.shape}; "
+                             f"expected {self.shape} = (n_inputs + n_neurons, n_neurons).")
+        if np.any(lane_matrix < 0) or not np.all(np.isfinite(lane_matrix)):
+            raise ValueError(f"{type(self).__name__}: initial weights must be finite and >= 0 (the "
+                             f"presynaptic polarity gives the sign); lane {lane} has min = "
+                             f"{np.nanmin(lane_matrix)}.")
+        return lane_matrix
 
     def derive(self) -> None:
         self.max_weight = self.column("max_weight")
@@ -103,6 +144,14 @@ class Weight(Part):
         when nothing learns and the initial matrix is the same for all);
         otherwise each lane gets its own ``(B, n, N)`` copy.
         """
+        if self.draws_per_lane():
+            if shared is not None:
+                self.shared = shared
+                if getattr(self, "_untouched", False):
+                    self._untouched = False
+                    return  # binding to the synapses right after construction: already filled
+            self._fill_lane_by_lane()
+            return
         initial = self.initial
         if shared is not None:
             self.shared = shared
@@ -121,6 +170,33 @@ class Weight(Part):
             np.clip(matrix, 0, bound, out=matrix)
             self.matrix = matrix
         self.clipped_to = np.array(bound)  # the bound the whole matrix respects (see clip_)
+
+    def _fill_lane_by_lane(self) -> None:
+        """Draw each lane's initial matrix into the live ``(B, n, N)`` matrix, bounded, in its dtype."""
+        B, (n, N) = self.batch_size, self.shape
+        bound = np.broadcast_to(np.reshape(np.asarray(self.params["max_weight"], dtype=float), (-1,)), (B,))
+        matrix = np.empty((B, n, N), dtype=np.dtype(self.backend.dtype_name))
+        pattern, lane_patterns = None, None
+        for b, rng in enumerate(self.generators("matrix")):
+            lane = self._checked_lane(self.draw_lane(rng, b), b)
+            present = lane != 0
+            if pattern is None:
+                pattern = present
+            elif lane_patterns is None and not np.array_equal(present, pattern):
+                lane_patterns = np.empty((B, n, N), dtype=bool)  # lanes differ: one pattern each
+                lane_patterns[:b] = pattern
+            if lane_patterns is not None:
+                lane_patterns[b] = present
+            np.clip(lane, 0, bound[b], out=lane)
+            matrix[b] = lane
+        if lane_patterns is not None:
+            self._set_pattern(lane_patterns, lanes_differ=True)
+        else:
+            self._set_pattern(np.broadcast_to(pattern, (B, n, N)))
+        self.matrix = matrix if not self.backend.is_torch else self.backend.asarray(matrix)
+        self.clipped_to = np.array(self.params["max_weight"])
+        # The synapses bind (``reset(shared=...)``) right after construction: no second draw.
+        self._untouched = True
 
     def propagate(self, spikes: Any) -> Any:
         """Synaptic input ``(B, N)`` from presynaptic signed spikes ``(B, n)``: ``spikes @ W``."""
