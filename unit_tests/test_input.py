@@ -6,7 +6,7 @@ import pytest
 
 from spikey.backend import Backend
 from spikey.module import ConfigError
-from spikey.snn.input import RBF, TTFS, Input, Poisson, RateMap, StaticMap
+from spikey.snn.input import RBF, TTFS, Input, Poisson, RateCode, RateMap, StaticMap
 
 
 def run(part, states, steps):
@@ -46,6 +46,9 @@ VARIANTS = {
     "TTFS": (TTFS, dict(n_inputs=5, ttfs_window=8),
              [[(1.0, 0.5, 0.0, 0.3, 0.9), (0.1, 0.2, 0.6, 1.0, 0.0), (0.7, 0.7, 0.05, 0.0, 0.44)],
               [(0.0, 1.0, 0.5, 0.25, 0.75), (0.9, 0.8, 0.0, 0.3, 0.2), (1.0, 1.0, 1.0, 1.0, 1.0)]]),
+    "RateCode": (RateCode, dict(n_inputs=6, n_features=3, max_rate=0.6),
+                 [[(1.0, 0.5, 0.0), (0.2, 0.9, 0.7), (0.6, 0.6, 1.0)],
+                  [(0.0, 1.0, 0.4), (1.0, 1.0, 1.0), (0.3, 0.0, 0.8)]]),
 }
 
 
@@ -392,3 +395,28 @@ def test_ttfs_errors():
 def test_template_requires_spikes():
     with pytest.raises(NotImplementedError, match="Input must define spikes"):
         Input(n_inputs=2)()
+
+
+# -- RateCode -----------------------------------------------------------------------------------
+def test_rate_code_rates_follow_feature_values():
+    inputs = RateCode(n_inputs=8, n_features=4, max_rate=0.5, batch_size=2, seed=1)
+    x = np.array([[0.0, 0.2, 1.0, 1.7], [0.5, -0.3, 0.9, 0.1]])
+    spikes = run(inputs, [x], 4000)
+    # each feature drives 2 consecutive inputs at 0.5 * clip(x, 0, 1)
+    expected = 0.5 * np.repeat(np.clip(x, 0, 1), 2, axis=1)
+    assert_rate(spikes, expected)
+    # a game step's block equals stepping one network step at a time
+    a = RateCode(n_inputs=8, n_features=4, max_rate=0.5, batch_size=2, seed=3)
+    b = RateCode(n_inputs=8, n_features=4, max_rate=0.5, batch_size=2, seed=3)
+    a.update(x), b.update(x)
+    np.testing.assert_array_equal(a.block(7), np.stack([b() for _ in range(7)]))
+
+
+def test_rate_code_errors_name_the_culprit():
+    with pytest.raises(ConfigError, match="n_inputs.*multiple of n_features = 3"):
+        RateCode(n_inputs=7, n_features=3)
+    inputs = RateCode(n_inputs=3, n_features=3, batch_size=2)
+    with pytest.raises(ValueError, match=r"shape \(2, 4\).*expected \(2, 3\)"):
+        inputs.update(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"lanes \[1\] are not finite"):
+        inputs.update(np.array([[0.1, 0.2, 0.3], [0.1, np.nan, 0.3]]))

@@ -5,5 +5,6 @@ from spikey.snn.input.poisson import Poisson
 from spikey.snn.input.static_map import StaticMap
 from spikey.snn.input.rbf import RBF
 from spikey.snn.input.ttfs import TTFS
+from spikey.snn.input.rate_code import RateCode
 
-__all__ = ["Input", "RateMap", "Poisson", "StaticMap", "RBF", "TTFS"]
+__all__ = ["Input", "RateMap", "Poisson", "StaticMap", "RBF", "TTFS", "RateCode"]
