@@ -13,6 +13,8 @@ import pathlib
 import numpy as np
 import pytest
 
+from spikey.snn import DelayedReward
+
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -143,7 +145,7 @@ def test_delayed_reward_delivers_one_pulse_per_rewarded_onset_within_the_delay()
     rng = np.random.default_rng(1)
     states = rng.integers(0, 3, size=(41, 4))
     states[40:] = 0  # an unrewarded last game step, to collect the pulses still pending
-    r = cond.DelayedReward(rewarded_states=[1, 2], reward_delay=(low, high), processing_time=P,
+    r = DelayedReward(rewarded_states=[1, 2], reward_delay=(low, high), processing_time=P,
                            dopamine_tau=0.0, batch_size=4, seed=10)
     out = pulses_of(r, states, 41 * P)
     for lane in range(4):
@@ -154,7 +156,7 @@ def test_delayed_reward_delivers_one_pulse_per_rewarded_onset_within_the_delay()
         assert (delays >= low).all() and (delays <= high).all()
         assert len(set(delays.tolist())) > 3                     # really random
     # Lane 2 (seed 12) of the batch is the single rewarder seeded 12.
-    single = cond.DelayedReward(rewarded_states=[1, 2], reward_delay=(low, high), processing_time=P,
+    single = DelayedReward(rewarded_states=[1, 2], reward_delay=(low, high), processing_time=P,
                                 dopamine_tau=0.0, batch_size=1, seed=12)
     np.testing.assert_array_equal(pulses_of(single, states[:, 2:3], 41 * P)[:, 0], out[:, 2])
 
@@ -162,7 +164,7 @@ def test_delayed_reward_delivers_one_pulse_per_rewarded_onset_within_the_delay()
 def test_delayed_reward_pulses_cross_game_steps_and_add_up():
     """Delay 7 with 5-step game steps: each pulse lands in the next game step; a fixed delay
     with back-to-back rewarded states gives one pulse per onset, 5 steps apart."""
-    r = cond.DelayedReward(rewarded_states=[1], reward_delay=(7, 7), processing_time=5,
+    r = DelayedReward(rewarded_states=[1], reward_delay=(7, 7), processing_time=5,
                            dopamine_tau=0.0, batch_size=2, reward_mult=[1.0, 2.5])
     states = np.array([[1, 1], [0, 1], [1, 0], [0, 0], [0, 0]])
     out = pulses_of(r, states, 25)
@@ -173,7 +175,7 @@ def test_delayed_reward_pulses_cross_game_steps_and_add_up():
 
 
 def test_delayed_reward_dopamine_decays_with_tau():
-    r = cond.DelayedReward(rewarded_states=[0], reward_delay=(4, 4), processing_time=10,
+    r = DelayedReward(rewarded_states=[0], reward_delay=(4, 4), processing_time=10,
                            dopamine_tau=7.0, batch_size=1)
     out = pulses_of(r, np.zeros((3, 1), dtype=int), 30)[:, 0]
     t = np.arange(30)
@@ -184,10 +186,10 @@ def test_delayed_reward_dopamine_decays_with_tau():
 def test_delayed_reward_checkpoint_resumes_exactly():
     keys = dict(rewarded_states=[1], reward_delay=(2, 12), processing_time=6, dopamine_tau=5.0, batch_size=3)
     states = np.random.default_rng(3).integers(0, 2, size=(12, 3))
-    whole = pulses_of(cond.DelayedReward(**keys), states, 72)
-    first = cond.DelayedReward(**keys)
+    whole = pulses_of(DelayedReward(**keys), states, 72)
+    first = DelayedReward(**keys)
     head = pulses_of(first, states[:5], 30)
-    resumed = cond.DelayedReward(**keys)
+    resumed = DelayedReward(**keys)
     resumed.load_state_dict(first.state_dict())
     tail = np.stack([resumed(states[t // 6], None) for t in range(30, 72)])
     np.testing.assert_array_equal(np.concatenate([head, tail]), whole)
@@ -195,9 +197,9 @@ def test_delayed_reward_checkpoint_resumes_exactly():
 
 def test_delayed_reward_rejects_bad_delays():
     with pytest.raises(ValueError, match="reward_delay"):
-        cond.DelayedReward(rewarded_states=[0], reward_delay=(0, 5), processing_time=10)
+        DelayedReward(rewarded_states=[0], reward_delay=(0, 5), processing_time=10)
     with pytest.raises(ValueError, match="reward_delay"):
-        cond.DelayedReward(rewarded_states=[0], reward_delay=(5, 2), processing_time=10)
+        DelayedReward(rewarded_states=[0], reward_delay=(5, 2), processing_time=10)
 
 
 def test_random_stimulus_is_balanced_per_block():
