@@ -1,26 +1,17 @@
 """Learning curves: a metric's mean over lanes/seeds per episode, with a spread band."""
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from spikey.analysis.summary import t_quantile
 from spikey.viz._common import check_choice, figure_and_axes, require_columns, require_numeric
 
 #: Spread bands: standard deviation, confidence interval of the mean, range; None for no band.
 SPREADS = ("sd", "ci", "minmax", None)
-
-
-def t_quantile(probability: float, dof: np.ndarray) -> np.ndarray:
-    """Student-t quantile for each degrees of freedom (scipy if present, else the normal quantile)."""
-    try:
-        from scipy.stats import t
-    except ImportError:  # pragma: no cover - scipy comes with scikit-learn
-        return np.full(np.shape(dof), NormalDist().inv_cdf(probability))
-    return t.ppf(probability, dof)
 
 
 def spread_band(stats: Any, spread: str, confidence: float) -> tuple[np.ndarray, np.ndarray]:
