@@ -198,3 +198,13 @@ def test_florian_builder_from_the_examples():
                      keys={"processing_time": 5, "learning_rate": 0.001}, seeds=2, n_episodes=1, len_episode=2)
     network, game = exp.validate().build()
     assert network.processing_time == 5 and network.batch_size == 2 and isinstance(game, Logic)
+
+
+def test_an_evolve_section_is_kept_and_ignored_by_runs():
+    """One config file serves `spikey run`, `spikey sweep` and `spikey evolve`."""
+    from spikey.experiment import Experiment
+    data = Experiment.from_file("examples/xor.yaml").to_dict()
+    data["evolve"] = {"constraints": {"learning_rate": [0.0001, 0.01, "log"]}, "population": 8}
+    exp = Experiment.from_dict(data)
+    assert exp.evolve["population"] == 8 and Experiment.from_dict(exp.to_dict()).evolve == exp.evolve
+    exp.validate()

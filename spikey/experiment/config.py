@@ -341,6 +341,8 @@ class Experiment:
         Step callbacks ``f(record, network, game, step)`` (or references) adding metrics.
     sweep : dict
         Settings for ``spikey sweep`` (see ``spikey.meta.tune``); ignored by runs.
+    evolve : dict
+        Constraints and settings for ``spikey evolve`` (see ``spikey.meta.evolve``); ignored by runs.
     base_dir : str, optional
         Folder relative file references are looked up from (the config file's folder).
     """
@@ -364,6 +366,7 @@ class Experiment:
     reset_network: bool = True
     callbacks: list = dataclasses.field(default_factory=list)
     sweep: dict = dataclasses.field(default_factory=dict)
+    evolve: dict = dataclasses.field(default_factory=dict)
     base_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -431,7 +434,7 @@ class Experiment:
         data = dict(data)
         if base_dir is not None and data.get("base_dir") is None:
             data["base_dir"] = str(base_dir)
-        for field in ("parts", "keys", "builder_args", "sweep"):
+        for field in ("parts", "keys", "builder_args", "sweep", "evolve"):
             if data.get(field) is not None and not isinstance(data[field], dict):
                 raise ExperimentError(f"Experiment: {field} = {data[field]!r}; expected a mapping.",
                                       key=field, value=data[field], expected="dict")
@@ -464,7 +467,7 @@ class Experiment:
         data = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name in ("keys", "builder_args", "sweep"):
+            if field.name in ("keys", "builder_args", "sweep", "evolve"):
                 data[field.name] = {k: portable(v) for k, v in value.items()}
             elif field.name == "parts":
                 data[field.name] = {role: portable(cls) if not isinstance(cls, str) else cls

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from spikey.module import Key
+from spikey.module import Key, KeyRangeError
 from spikey.snn.readout.template import Readout
 
 
@@ -42,11 +42,13 @@ class Threshold(Readout):
     def derive(self) -> None:
         threshold = self.params["action_threshold"]
         if isinstance(threshold, str) and threshold not in ("mean", "median"):
-            raise ValueError(f"Threshold: key 'action_threshold' = {threshold!r}; expected a number, "
-                             f"'mean' or 'median'.")
+            raise KeyRangeError(f"Threshold: key 'action_threshold' = {threshold!r}; expected a number, "
+                                f"'mean' or 'median'.", key="action_threshold", part="Threshold",
+                                value=threshold, expected="a number, 'mean' or 'median'")
         if len(self.params["output_range"]) != 2:
-            raise ValueError(f"Threshold: key 'output_range' = {self.params['output_range']!r}; "
-                             f"expected two actions (below, at/above).")
+            raise KeyRangeError(f"Threshold: key 'output_range' = {self.params['output_range']!r}; "
+                                f"expected two actions (below, at/above).", key="output_range", part="Threshold",
+                                value=self.params["output_range"], expected="two actions")
         self._actions = np.asarray(self.params["output_range"])
 
     def reset(self) -> None:

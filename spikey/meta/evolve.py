@@ -1,0 +1,225 @@
+"""``spikey evolve``: the genetic algorithm over an experiment config's keys, resumable.
+
+::
+
+    spikey evolve CONFIG [--out DIR] [--generations N] [--population P] [--seeds S] [--seed N]
+                         [--metric M] [--last K] [--evaluation batched|single|ray] [--time-budget S]
+                         [--target F] [--set KEY=VALUE ...] [--quiet]
+    spikey evolve --resume DIR [--generations N] [--time-budget S] [--evaluation ...]
+    spikey evolve DIR                         # same as --resume DIR
+
+CONFIG is an experiment YAML/JSON file (``spikey.experiment.config``) with an
+``evolve:`` section: the constraints (file form: ``[low, high]`` and
+``[low, high, log]`` are ranges, ``{choices: [...]}`` or longer lists are
+choices; see ``spikey.meta.genotype``) and GA settings (``spikey.meta.population.DEFAULTS``;
+``population`` and ``generations`` are accepted for ``size`` and ``n_generations``)::
+
+    evolve:
+      population: 16
+      generations: 8
+      seed: 0
+      metric: accuracy          # fitness: mean over the last `last` episodes and all seeds
+      last: 2
+      selection: tournament
+      constraints:
+        learning_rate: [0.00001, 0.01, log]
+        firing_threshold: [0.5, 3.0]
+        refractory_period: {choices: [0, 2]}
+
+Everything (experiment, constraints, settings, metric) is checked, and one
+member built and stepped, before the first generation starts. The GA folder
+(``--out``, default ``runs/<name>-evolve-<time>``) is checkpointed after every
+generation; after a crash ``spikey evolve --resume DIR`` continues it from
+the last completed generation and ends as the uninterrupted run would.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from spikey.module import ConfigError
+
+#: Names accepted in the evolve section besides the Population settings.
+ALIASES = {"population": "size", "generations": "n_generations"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``spikey evolve`` options (called by ``spikey.cli``)."""
+    parser.add_argument("config", nargs="?", help="experiment YAML/JSON with an evolve: section, or a GA folder "
+                                                  "to resume")
+    parser.add_argument("--out", help="GA folder (default runs/<name>-evolve-<time>)")
+    parser.add_argument("--resume", metavar="DIR", help="continue the GA in this folder")
+    parser.add_argument("--generations", type=int, help="generations to evaluate in all (n_generations)")
+    parser.add_argument("--population", type=int, help="members per generation (size)")
+    parser.add_argument("--seeds", help="seeds every member is trained on: a count (3) or a list (0,1,5)")
+    parser.add_argument("--episodes", type=int, help="episodes per member (overrides n_episodes)")
+    parser.add_argument("--len-episode", type=int, help="game steps per episode (overrides len_episode)")
+    parser.add_argument("--seed", type=int, help="seed of the GA (initial population, selection, variation)")
+    parser.add_argument("--metric", help="metric column the fitness averages (e.g. accuracy, game_reward)")
+    parser.add_argument("--last", type=int, help="episodes at the end that count towards the fitness")
+    parser.add_argument("--mode", choices=("max", "min"), help="whether higher fitness is better")
+    parser.add_argument("--selection", choices=("truncation", "tournament"))
+    parser.add_argument("--evaluation", choices=("batched", "single", "ray"),
+                        help="members as one batch per shape group (default), one network each, or Ray tasks")
+    parser.add_argument("--max-lanes", type=int, help="largest batch of lanes (members x seeds)")
+    parser.add_argument("--time-budget", type=float, help="stop after this many seconds (over resumes)")
+    parser.add_argument("--target", type=float, help="stop once the best fitness reaches this")
+    parser.add_argument("--backend", choices=("numpy", "torch"), help="array backend (overrides backend)")
+    parser.add_argument("--device", help="torch device, e.g. cuda")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a fixed network/game key (VALUE in YAML); repeatable")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def read_config(path: str | Path) -> tuple[Any, dict]:
+    """``(Experiment, evolve section)`` of a config file (the section is removed from the experiment)."""
+    from spikey.experiment.config import Experiment, ExperimentError
+    experiment = Experiment.from_file(path)
+    section = experiment.evolve
+    if not isinstance(section, dict) or not section.get("constraints"):
+        raise ExperimentError(f"config file '{path}' has no evolve section with constraints; add e.g. "
+                              f"evolve: {{constraints: {{learning_rate: [0.0001, 0.01, log]}}}}.",
+                              key="evolve.constraints", value=section, expected="evolve: {constraints: {...}}")
+    return experiment.replace(evolve={}), section
+
+
+def split_section(section: dict) -> tuple[dict, dict, int]:
+    """``(constraints, settings, seed)`` of an evolve section, aliases resolved."""
+    from spikey.meta.population import DEFAULTS
+    from spikey.module import suggest
+    settings, seed, constraints = {}, 0, section["constraints"]
+    if not isinstance(constraints, dict):
+        raise ConfigError(f"evolve.constraints = {constraints!r}; expected a mapping key -> spec.",
+                          key="evolve.constraints", value=constraints, expected="a mapping")
+    for name, value in section.items():
+        if name == "constraints":
+            continue
+        if name == "seed":
+            seed = value
+            continue
+        setting = ALIASES.get(name, name)
+        if setting not in DEFAULTS:
+            known = sorted(set(DEFAULTS) | set(ALIASES) | {"seed", "constraints"})
+            raise ConfigError(f"evolve: unknown setting '{name}'.{suggest(name, known)} Settings: {known}.",
+                              key=f"evolve.{name}", value=value, expected="a GA setting")
+        settings[setting] = value
+    return constraints, settings, seed
+
+
+def check_choices(experiment: Any, space: Any) -> None:
+    """Build one lane with every value of every choice gene, so a value a part refuses only when it is
+    built (e.g. a string its ``derive`` does not know) is reported now, naming the key and the value."""
+    from spikey.meta.genotype import Choice
+    for name, constraint in space.constraints.items():
+        if not isinstance(constraint, Choice):
+            continue
+        for value in constraint.values:
+            try:
+                experiment.with_keys({name: value}).build([0])
+            except ConfigError:
+                raise
+            except (ValueError, TypeError) as error:
+                raise ConfigError(f"evolve: constraint of key '{name}': the value {value!r} is refused when the "
+                                  f"network is built: {error}", key=name, value=value,
+                                  expected="values the parts accept") from error
+
+
+def _experiment_changes(args: argparse.Namespace) -> dict:
+    from spikey.cli import _parse_seeds
+    changes = {}
+    for field, value in (("n_episodes", args.episodes), ("len_episode", args.len_episode),
+                         ("seeds", _parse_seeds(args.seeds)), ("backend", args.backend), ("device", args.device)):
+        if value is not None:
+            changes[field] = value
+    return changes
+
+
+def _line(text: str) -> None:
+    print(text, flush=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run (or resume) the GA; returns the exit status."""
+    from spikey.cli import CLIError, _parse_sets
+    from spikey.meta.metagame import EvolveNetwork
+    from spikey.meta.population import Population
+    from spikey.meta.genotype import GenotypeSpace
+    resume = args.resume
+    if resume is None and args.config is not None and Path(args.config).is_dir():
+        resume = args.config
+    elif resume is not None and args.config is not None:
+        raise CLIError("give either CONFIG (a new GA) or --resume DIR (continue one), not both.")
+    progress = False if args.quiet else _line
+    overrides = {"n_generations": args.generations, "time_budget_s": args.time_budget,
+                 "target_fitness": args.target, "evaluation": args.evaluation, "max_lanes": args.max_lanes}
+    started = time.perf_counter()
+    if resume is not None:
+        fixed = {name: getattr(args, attr) for name, attr in
+                 (("--population", "population"), ("--seeds", "seeds"), ("--episodes", "episodes"),
+                  ("--len-episode", "len_episode"), ("--seed", "seed"), ("--metric", "metric"),
+                  ("--last", "last"), ("--mode", "mode"), ("--selection", "selection"), ("--set", "set"),
+                  ("--backend", "backend"), ("--device", "device"), ("--out", "out"))}
+        given = [name for name, value in fixed.items() if value is not None]
+        if given:
+            raise CLIError(f"{given[0]} cannot change when resuming (it would change the search); "
+                           f"only --generations, --time-budget, --target, --evaluation, --max-lanes can.")
+        population = Population.resume(resume, progress=progress,
+                                       **{k: v for k, v in overrides.items() if v is not None})
+        print(f"spikey evolve: resuming {population.folder} at generation {population.generation} "
+              f"({population.completed} done, {len(population.cache)} evaluations cached)", flush=True)
+    else:
+        if args.config is None:
+            raise CLIError("give a CONFIG file (with an evolve: section) or --resume DIR.")
+        experiment, section = read_config(args.config)
+        changes = _experiment_changes(args)
+        if changes:
+            experiment = experiment.replace(**changes)
+        sets = _parse_sets(args.set)
+        if sets:
+            experiment = experiment.with_keys(sets)
+        constraints, settings, seed = split_section(section)
+        for name, value in (("size", args.population), ("metric", args.metric), ("last", args.last),
+                            ("mode", args.mode), ("selection", args.selection), *overrides.items()):
+            if value is not None:
+                settings[name] = value
+        seed = args.seed if args.seed is not None else seed
+        # Validate everything before the first generation: settings and constraints (names, ranges,
+        # values against the Keys), the experiment, and one member built and stepped with the metric.
+        from spikey.meta.population import check_settings
+        checked = check_settings(settings)
+        declared = experiment.declared_keys()
+        space = GenotypeSpace(constraints, declared, file_form=True)
+        import numpy as np
+        probe = space.sample(np.random.default_rng(0))
+        if checked["last"] > experiment.n_episodes:
+            raise ConfigError(f"evolve: last = {checked['last']} exceeds the {experiment.n_episodes} episodes each "
+                              f"member plays.", key="evolve.last", value=checked["last"],
+                              expected=f"<= {experiment.n_episodes}")
+        check_choices(experiment, space)
+        try:
+            EvolveNetwork(experiment, metric=checked["metric"], last=checked["last"],
+                          declared=declared).validate(probe)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as error:  # a part's own check at build time
+            raise ConfigError(f"evolve: a member with genes {probe} cannot be built: {error}", key="constraints",
+                              value=probe, expected="genes the parts accept") from error
+        out = Path(args.out) if args.out else Path("runs") / f"{experiment.name}-evolve-{time.strftime('%Y%m%d-%H%M%S')}"
+        population = Population(experiment, constraints, seed=seed, folder=out, progress=progress, file_form=True,
+                                **settings)
+        s = population.settings
+        print(f"spikey evolve: {experiment.name}, population {s['size']}, {s['n_generations']} generations, "
+              f"{len(experiment.seeds)} seeds x {experiment.n_episodes} episodes per member, fitness = "
+              f"{s['aggregation']} {s['metric']} over the last {s['last']} episode(s) ({s['mode']}), "
+              f"{s['evaluation']} evaluation; genes {population.space.keys}; GA folder {population.folder}",
+              flush=True)
+    population.run()
+    best = population.best
+    print(f"done ({population.reason}) in {time.perf_counter() - started:.1f} s; best fitness "
+          f"{float('nan') if best['fitness'] is None else best['fitness']:.4g} in generation {best['generation']} with", flush=True)
+    print(json.dumps(best["keys"], indent=2, default=str))
+    print(f"GA folder: {population.folder} (members.parquet, best.json)", flush=True)
+    return 0
