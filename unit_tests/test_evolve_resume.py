@@ -62,7 +62,7 @@ def state(folder: Path):
         return pickle.load(file)
 
 
-@pytest.mark.slow
+# (a Done-when item of the GA/report work: kept in the default suite, ~10 s)
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     config = write_config(tmp_path)
     assert spikey(["evolve", str(config), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
