@@ -6,7 +6,6 @@ written here; the conditioning experiment against its paper's claim (the
 rewarded stimuli's response rises >= 3x above the others', a learning-rate-0
 control stays flat), in its fast variant by default and in full under -m slow.
 """
-import importlib.util
 import math
 import pathlib
 
@@ -15,14 +14,9 @@ import pytest
 
 from spikey.snn import DelayedReward
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+from example_scripts import load_example as load
 
 
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 fig1 = load("florian_fig1")

@@ -8,7 +8,6 @@ import base64
 import io
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -191,13 +190,8 @@ def test_report_of_a_real_sweep(ray_session, tmp_path):
 @pytest.mark.slow
 def test_xor_examples_series_then_report(tmp_path):
     """examples/series_xor.py (shortened, no Ray) and examples/report_xor.py end to end."""
-    import importlib.util
-    root = Path(__file__).resolve().parents[1] / "examples"
-    modules = {}
-    for name in ("series_xor", "report_xor"):
-        spec = importlib.util.spec_from_file_location(f"example_{name}", root / f"{name}.py")
-        modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(modules[name])
+    from example_scripts import load_example
+    modules = {name: load_example(name) for name in ("series_xor", "report_xor")}
     series = tmp_path / "series"
     assert modules["series_xor"].main(["--out", str(series), "--no-ray", "--seeds", "2", "--episodes", "2"]) == 0
     assert len(load(series)) == 9 * 2 * 2
