@@ -420,3 +420,13 @@ def test_rate_code_errors_name_the_culprit():
         inputs.update(np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"lanes \[1\] are not finite"):
         inputs.update(np.array([[0.1, 0.2, 0.3], [0.1, np.nan, 0.3]]))
+
+
+@pytest.mark.parametrize("name", ["RateMap", "RBF", "RateCode"])
+def test_block_of_a_game_step_equals_stepping(name):
+    """Variants that draw a game step's spikes at once give exactly the step-by-step spikes."""
+    cls, config, states = VARIANTS[name]
+    a, b = (cls(batch_size=3, seed=[4, 5, 6], input_pct_inhibitory=0.5, **config) for _ in range(2))
+    for state in states:
+        a.update(np.array(state)), b.update(np.array(state))
+        np.testing.assert_array_equal(a.block(STEPS), np.stack([b() for _ in range(STEPS)]))

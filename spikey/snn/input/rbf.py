@@ -102,7 +102,14 @@ class RBF(Input):
         rates = self._max_rate * np.exp(-0.5 * distance ** 2).reshape(B, -1)
         self.rates = self.backend.asarray(rates)
 
-    def spikes(self) -> Any:
+    def _check_updated(self) -> None:
         if self.rates is None:
             raise RuntimeError(f"{type(self).__name__}: update(state) must run before the first step.")
+
+    def spikes(self) -> Any:
+        self._check_updated()
         return self.stream("rbf", (self.n_inputs,)).uniform() < self.rates
+
+    def spike_block(self, steps: int) -> Any:
+        self._check_updated()
+        return self.stream("rbf", (self.n_inputs,)).uniforms(steps) < self.rates
