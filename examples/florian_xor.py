@@ -28,6 +28,26 @@ What makes it learn (each measured on 10 seeds; see the tests):
   constant rate the output drifts into saturation, where every pattern makes
   it fire at its maximum rate.
 
+Temporal coding (``--coding temporal``) carries each bit in spike *timing*
+only: 30 inputs per bit (60 in all, alternating +/- polarity), and every
+input fires exactly the same number of spikes (16 per game step, the rate
+case's 0.08 per step) whatever the bit's value. Per seed, a fixed set of 16
+"volley" steps is drawn once; for the value v of a bit, half v of that bit's
+inputs (pairs of inputs: 16 or 14, both polarities) fires all its spikes
+together in the volleys, and the other half fires its 16 spikes at fixed
+random steps (drawn once per seed and value). The spike counts, hence the
+rates, of every input are the same for 0 and 1; only which inputs fire in
+synchrony tells the values apart. Both bits share the volley steps, so a
+pattern's synchronous inputs (e.g. a's half 0 with b's half 1) reach the
+hidden layer together and hidden neurons can learn conjunctions of them, as
+the rate code's active groups do. All other keys are the rate-coded recipe's.
+Measured with the defaults (10 seeds): median accuracy 0.94, and 0.51 for the
+learning-rate-0 control.
+``--temporal-code random`` instead gives each value independent random spike
+times with equal per-input counts (no synchrony): that code does not learn
+with this recipe (median ~0.54 over 10 seeds, measured), because every input
+then drives every pattern alike and the differences are chance coincidences.
+
 Reference: R. V. Florian, Neural Computation 19 (2007), section 4 (XOR).
 
 Run ``python examples/florian_xor.py --help``; ``--quick`` is the short
@@ -93,26 +113,88 @@ def rate_coded_keys() -> dict:
         matrix=two_layer(60, 60, 8.0, 2.0))
 
 
-def temporal_keys(seed: int = 0) -> dict:
-    """Keys of the temporally coded experiment: 2 inputs, each bit a fixed spike train per game step."""
+def equal_count_trains(rng: np.random.Generator, steps: int, n_inputs: int, rate: float) -> np.ndarray:
+    """(2, steps, n_inputs) 0/1: two fixed spike trains per input with the same spike count.
+
+    Input i fires k_i ~ Binomial(steps, rate) spikes in both trains, at
+    independent uniformly random steps, so the two trains differ only in timing.
+    """
+    counts = rng.binomial(steps, rate, n_inputs)
+    ranks = rng.random((2, steps, n_inputs)).argsort(axis=1).argsort(axis=1)  # a random order per train
+    return (ranks < counts).astype(float)
+
+
+def synchrony_trains(rng: np.random.Generator, volleys: np.ndarray, steps: int, n_inputs: int) -> np.ndarray:
+    """(2, steps, n_inputs) 0/1: for value v, half v of the inputs fires in the volleys, half 1-v scattered.
+
+    Every input fires ``len(volleys)`` spikes in both trains. Half 0 is the
+    inputs whose pair index ``i // 2`` is even (so it holds both polarities of
+    the alternating +/- inputs), half 1 the rest.
+    """
+    k = len(volleys)
+    half = (np.arange(n_inputs) // 2) % 2
+    trains = np.zeros((2, steps, n_inputs))
+    for value in (0, 1):
+        ranks = rng.random((steps, n_inputs)).argsort(axis=0).argsort(axis=0)
+        trains[value] = ranks < k                              # k scattered spikes per input
+        trains[value][:, half == value] = 0.0
+        trains[value][np.ix_(volleys, np.flatnonzero(half == value))] = 1.0
+    return trains
+
+
+def temporal_spike_map(seeds, steps: int, n_per_bit: int, rate: float, code: str = "synchrony"):
+    """f(states (B, 2)) -> (B, steps, 2 * n_per_bit): each lane's fixed spike trains for (a, b).
+
+    Lane b draws, from its own seed, two trains (for 0 and 1) for the
+    ``n_per_bit`` inputs of bit a and two for the inputs of bit b.
+    """
+    trains = []
+    for seed in seeds:
+        rng = np.random.default_rng([int(seed), 2007])
+        if code == "synchrony":
+            volleys = np.sort(rng.choice(steps, int(round(rate * steps)), replace=False))
+            trains.append(np.stack([synchrony_trains(rng, volleys, steps, n_per_bit) for _ in range(2)]))
+        else:
+            trains.append(np.stack([equal_count_trains(rng, steps, n_per_bit, rate) for _ in range(2)]))
+    trains = np.stack(trains)                                  # (B, bit, value, T, n_per_bit)
+    lanes = np.arange(len(trains))
+
+    def spike_map(states: np.ndarray) -> np.ndarray:
+        states = np.asarray(states, dtype=int)
+        return np.concatenate([trains[lanes, 0, states[:, 0]], trains[lanes, 1, states[:, 1]]], axis=-1)
+    spike_map.trains = trains
+    return spike_map
+
+
+def temporal_keys(seeds=(0,), n_per_bit: int = 30, rate: float = 0.08, code: str = "synchrony") -> dict:
+    """Keys of the temporally coded experiment: 2 x ``n_per_bit`` inputs, each bit a pair of spike trains.
+
+    Bit a drives inputs 0..n_per_bit-1 and bit b the next ``n_per_bit``; each
+    bit value is a fixed spike train pattern (drawn once per seed) in which
+    every input fires as many spikes for "0" as for "1" (``code``:
+    "synchrony" or "random", see the module docstring). ``build`` makes the
+    inputs alternately excitatory and inhibitory. Other keys: the rate recipe's.
+    """
+    if code not in ("synchrony", "random"):
+        raise ValueError(f"temporal_keys: code = {code!r}; expected 'synchrony' or 'random'.")
     keys = rate_coded_keys()
-    steps = keys["processing_time"]
-    rng = np.random.default_rng(seed)
-    low, high = (rng.random((steps, 1)) <= 0.05).astype(float), (rng.random((steps, 1)) <= 0.05).astype(float)
-    trains = {0: low, 1: high}
-    spike_map = {(a, b): np.hstack([trains[a], trains[b]]) for a in (0, 1) for b in (0, 1)}
     keys.pop("state_rate_map")
-    return dict(keys, n_inputs=2, n_neurons=21, state_spike_map=spike_map, matrix=two_layer(2, 20, 8.0, 2.0))
+    n_inputs = 2 * n_per_bit
+    spike_map = temporal_spike_map(seeds, keys["processing_time"], n_per_bit, rate, code)
+    return dict(keys, n_inputs=n_inputs, state_spike_map=spike_map, matrix=two_layer(n_inputs, 60, 8.0, 2.0))
 
 
 def build(coding: str = "rate", seeds=(0,), learning_rate: float | None = None, rule: str = "MSTDPET",
-          backend: str = "numpy", anneal_steps: int = 0, **overrides) -> tuple[ActiveRLNetwork, Logic]:
+          backend: str = "numpy", anneal_steps: int = 0, temporal_code: str = "synchrony",
+          **overrides) -> tuple[ActiveRLNetwork, Logic]:
     """The network and XOR game for ``coding`` in {"rate", "temporal"}, one lane per seed.
 
+    ``temporal_code`` ("synchrony" or "random") picks the temporal spike trains.
     ``anneal_steps`` > 0 lowers the learning rate linearly to 0 over that many
     game steps (then holds it at 0); ``overrides`` replace any key.
     """
-    keys = rate_coded_keys() if coding == "rate" else temporal_keys()
+    seeds = [int(s) for s in seeds]
+    keys = rate_coded_keys() if coding == "rate" else temporal_keys(seeds, code=temporal_code)
     inputs = RateMap if coding == "rate" else StaticMap
     if learning_rate is not None:
         keys["learning_rate"] = learning_rate
@@ -124,12 +206,11 @@ def build(coding: str = "rate", seeds=(0,), learning_rate: float | None = None, 
     if anneal_steps:
         parts["modifiers"] = [LinearSchedule("learning_rate", start=keys["learning_rate"], stop=0.0,
                                              n_steps=anneal_steps)]
-    seeds = [int(s) for s in seeds]
     network = ActiveRLNetwork(parts=parts, keys=keys, batch_size=len(seeds), seed=seeds, backend=backend)
     # Balanced input groups and an excitatory output (see the module docstring);
     # reset() folds the polarities into the network's signed spike vector.
     be = network.backend
-    n_groups = len(next(iter(keys["state_rate_map"].values()))) if coding == "rate" else keys["n_inputs"]
+    n_groups = len(next(iter(keys["state_rate_map"].values()))) if coding == "rate" else 1
     network.inputs.polarities = be.asarray(np.tile(balanced_polarities(keys["n_inputs"], n_groups),
                                                    (len(seeds), 1)))
     hidden_and_output = be.to_numpy(network.neurons.polarities).copy()
@@ -224,6 +305,8 @@ def plot(curve, rates, path: str) -> None:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--coding", choices=("rate", "temporal"), default="rate")
+    parser.add_argument("--temporal-code", choices=("synchrony", "random"), default="synchrony",
+                        help="temporal spike trains: synchronous half per value, or random timing")
     parser.add_argument("--rule", choices=sorted(RULES), default="MSTDPET")
     parser.add_argument("--seeds", type=int, default=10, help="networks trained together (one per seed)")
     parser.add_argument("--episodes", type=int, default=15, help="training episodes")
@@ -236,7 +319,8 @@ def main(argv=None) -> dict:
     if args.quick:
         args.seeds, args.episodes, args.len_episode, args.eval_steps = 4, 5, 40, 40
     steps = args.episodes * args.len_episode
-    network, game = build(args.coding, range(args.seeds), args.learning_rate, args.rule, anneal_steps=steps)
+    network, game = build(args.coding, range(args.seeds), args.learning_rate, args.rule, anneal_steps=steps,
+                           temporal_code=args.temporal_code)
     print(f"Florian XOR, {args.coding} coding, {args.rule}, {args.seeds} seeds batched, "
           f"{args.episodes} x {args.len_episode} game steps of {network.processing_time} network steps")
     started = time.perf_counter()

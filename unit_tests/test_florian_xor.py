@@ -59,3 +59,62 @@ def test_rate_coding_learns_xor_over_10_seeds(fx, tmp_path):
     control = fx.main(["--learning-rate", "0", "--out", str(tmp_path / "c.png")])["result"]["accuracy"]
     assert learned.median() >= 0.9, learned.tolist()
     assert control.median() <= 0.55, control.tolist()
+
+
+def test_temporal_trains_carry_the_bit_in_timing_only(fx):
+    """Each input fires as many spikes for 0 as for 1; the values differ in which half is synchronous."""
+    trains = fx.temporal_spike_map([5, 6], steps=200, n_per_bit=30, rate=0.08).trains  # (B, bit, value, T, n)
+    assert trains.shape == (2, 2, 2, 200, 30)
+    counts = trains.sum(axis=3)
+    assert (counts == 16).all()                                   # 0.08 * 200 spikes, both values
+    half = (np.arange(30) // 2) % 2
+    for lane in range(2):
+        volleys = np.flatnonzero(trains[lane, 0, 0][:, half == 0].all(axis=1))
+        assert len(volleys) == 16                                 # half 0 fires all its spikes together
+        for bit in range(2):
+            for value in range(2):
+                train = trains[lane, bit, value]
+                # the synchronous half fires exactly at the shared volley steps
+                assert (np.flatnonzero(train[:, half == value].any(axis=1)) == volleys).all()
+                # the other half is scattered: far fewer coincident spikes than the volleys
+                assert train[volleys][:, half != value].mean() < 0.5
+            assert not np.array_equal(trains[lane, bit, 0], trains[lane, bit, 1])
+    assert not np.array_equal(trains[0], trains[1])               # each seed draws its own trains
+    random = fx.temporal_spike_map([5], 200, 30, 0.08, code="random").trains
+    assert (random[0, :, 0].sum(axis=1) == random[0, :, 1].sum(axis=1)).all()   # equal counts per input
+
+
+def test_temporal_build_lanes_match_single_seed_networks(fx):
+    network, game = fx.build("temporal", seeds=[3, 4])
+    polarities = network.backend.to_numpy(network.polarities)
+    assert polarities.shape == (2, 60 + 61)
+    assert (polarities[:, :60:2] == 1).all() and (polarities[:, 1:60:2] == -1).all()
+    assert (polarities[:, -1] == 1).all()
+    states = np.array([[0, 1], [1, 1]])
+    network.inputs.update(states)
+    batched = network.backend.to_numpy(network.inputs.pattern)
+    single, _ = fx.build("temporal", seeds=[4])
+    single.inputs.update(states[1:])
+    np.testing.assert_array_equal(batched[1], network.backend.to_numpy(single.inputs.pattern)[0])
+    trains = network.inputs.params["state_spike_map"].trains
+    np.testing.assert_array_equal(batched[0], np.hstack([trains[0, 0, 0], trains[0, 1, 1]]))
+    with pytest.raises(ValueError, match="code"):
+        fx.build("temporal", seeds=[0], temporal_code="burst")
+
+
+def test_short_temporal_training_runs(fx, tmp_path):
+    summary = fx.main(["--coding", "temporal", "--seeds", "2", "--episodes", "2", "--len-episode", "5",
+                       "--eval-steps", "8", "--out", str(tmp_path / "t.png")])
+    result = summary["result"]
+    assert list(result["seed"]) == [0, 1]
+    assert result["accuracy"].between(0, 1).all()
+    assert (result[["rate_00", "rate_01", "rate_10", "rate_11"]].to_numpy() > 0).all()
+
+
+@pytest.mark.slow
+def test_temporal_coding_learns_xor_over_10_seeds(fx, tmp_path):
+    learned = fx.main(["--coding", "temporal", "--out", str(tmp_path / "l.png")])["result"]["accuracy"]
+    control = fx.main(["--coding", "temporal", "--learning-rate", "0",
+                       "--out", str(tmp_path / "c.png")])["result"]["accuracy"]
+    assert learned.median() >= 0.75, learned.tolist()
+    assert control.median() <= 0.55, control.tolist()
