@@ -1,19 +1,12 @@
 """The Florian XOR example: its construction (fast) and its learning claims (slow, 10 seeds)."""
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
-
-EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "florian_xor.py"
+from example_scripts import load_example
 
 
 @pytest.fixture(scope="module")
 def fx():
-    spec = importlib.util.spec_from_file_location("florian_xor", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("florian_xor")
 
 
 def test_balanced_polarities_half_of_each_group_inhibitory(fx):

@@ -4,3 +4,4 @@ from spikey.snn.reward.match_expected import MatchExpected
 from spikey.snn.reward.function import RewardFunction
 from spikey.snn.reward.delayed import DelayedReward
 from spikey.snn.reward.cartpole_balance import CartPoleBalance
+from spikey.snn.reward.pool_spikes import PoolSpikes
