@@ -16,7 +16,10 @@ numpy and torch load):
   steps, timed end to end (game, rewarder and readout included), best of
   ``--repeats``;
 * one GA generation: 64 same-shape members with their own genes, batched
-  (B = 64) versus one network after another;
+  (B = 64) versus one network after another, twice: the bare engine on this
+  benchmark's network (4 game steps each), and the genetic algorithm's own
+  evaluation (``spikey.meta.EvolveNetwork``, examples/evolve_xor.py's members on
+  the examples/xor.yaml network, 3 seeds each: what ``spikey evolve`` runs);
 * memory: peak allocation while building and running B = 64 at N = 1,000
   (float32), against the size of the weight arrays;
 * with ``--peers``: the equivalent network in BindsNET and Brian2, measured by
@@ -149,6 +152,21 @@ def ga_generation(members: int = 64, ticks: int = 4, n_neurons: int = 61, seed: 
             "one_by_one_s": one_by_one, "ratio": batched / one_by_one, "lanes_match": bool(same)}
 
 
+def ga_evolve(members: int = 64) -> dict:
+    """One GA generation as ``spikey evolve`` evaluates it: ``EvolveNetwork`` batched vs one member at a time.
+
+    The members and the network are examples/evolve_xor.py's (6 per-member genes, 3 seeds per
+    member, 4 episodes of 40 game steps); fitness values must be identical in both modes.
+    """
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "examples" / "evolve_xor.py"
+    spec = importlib.util.spec_from_file_location("evolve_xor_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.compare_batching(members, repeats=2)
+    return {**out, "one_by_one_s": out["single_s"]}
+
+
 def memory(n_neurons: int = 1000, batch_size: int = 64, rule: str = "MSTDP") -> dict:
     """Peak traced allocation while building and running one game step, over the weights' bytes."""
     gc.collect()
@@ -275,7 +293,9 @@ def main(argv=None) -> dict:
     result = {"machine": info, "rows": rows, "skipped": skipped}
     if not args.no_ga:
         result["ga"] = ga_generation(ticks=2 if args.quick else 4)
-        print("GA generation:", json.dumps(result["ga"]))
+        print("GA generation (engine):", json.dumps(result["ga"]))
+        result["ga_evolve"] = ga_evolve()
+        print("GA generation (EvolveNetwork):", json.dumps(result["ga_evolve"]))
     result["memory"] = [memory(1000, 64, "MSTDP")] + ([] if args.quick else [memory(1000, 64, "MSTDPET")])
     for entry in result["memory"]:
         print("memory:", json.dumps(entry))
@@ -346,10 +366,16 @@ def report(rows: list[dict], peer_rows: list[dict], result: dict) -> dict:
         print(f"numpy / torch-CPU at N=61, B=1: {numpy_row['steps_per_s'] / torch_row['steps_per_s']:.1f}x")
     if "ga" in result:
         ga = result["ga"]
-        print(f"GA generation of {ga['members']}: batched {ga['batched_s']:.2f} s, one by one "
+        print(f"GA generation of {ga['members']} (bare engine, N={ga['N']}): batched {ga['batched_s']:.2f} s, one by one "
               f"{ga['one_by_one_s']:.2f} s: ratio {ga['ratio']:.3f} (target <= {TARGET_GA_RATIO}); "
               f"lanes match: {ga['lanes_match']}")
         ratios["ga"] = ga["ratio"]
+    if "ga_evolve" in result:
+        ga = result["ga_evolve"]
+        print(f"GA generation of {ga['members']} through spikey.meta.EvolveNetwork ({ga['lanes']} lanes): batched "
+              f"{ga['batched_s']:.2f} s, one by one {ga['one_by_one_s']:.2f} s: ratio {ga['ratio']:.3f} "
+              f"(target <= {TARGET_GA_RATIO}); identical fitness: {ga['identical_fitness']}")
+        ratios["ga_evolve"] = ga["ratio"]
     for entry in result.get("memory", []):
         print(f"memory B={entry['B']} N={entry['N']} {entry['rule']}: peak {entry['peak'] / 1e6:,.0f} MB = "
               f"{entry['peak_ratio']:.2f}x the weights ({entry['weight_bytes'] / 1e6:,.0f} MB; target <= "
