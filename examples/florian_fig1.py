@@ -47,6 +47,7 @@ import numpy as np
 
 from spikey.backend import Backend
 from spikey.snn import MSTDP, MSTDPET, Manual
+from spikey.viz import save
 
 RULES = {"MSTDP": MSTDP, "MSTDPET": MSTDPET}
 FIG1_PRE = (5, 80, 115, 135)
@@ -264,7 +265,7 @@ def plot(dts: np.ndarray, curves: dict, trace: dict, out: str, tau_z: float) -> 
         ax.set_ylabel(label)
         if label != "w":
             ax.tick_params(labelbottom=False)  # shared x axis: hide labels, keep ticks
-    fig.savefig(out, dpi=110, bbox_inches="tight")
+    save(fig, out, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -272,7 +273,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-dt", type=int, default=50, help="Δt from -max_dt to max_dt steps")
     parser.add_argument("--tau-z", type=float, default=25.0, help="eligibility time constant (steps)")
-    parser.add_argument("--out", default="florian_fig1.png", help="figure file (PNG)")
+    parser.add_argument("--out", default="figures/florian_fig1.png", help="figure file (PNG)")
     parser.add_argument("--quick", action="store_true", help="Δt in -20..20 only")
     args = parser.parse_args(argv)
     if args.quick:

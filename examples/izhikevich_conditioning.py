@@ -56,6 +56,7 @@ from spikey.experiment import run_episodes
 from spikey.games import Game
 from spikey.module import Key
 from spikey.snn import ActiveRLNetwork, DelayedReward, Izhikevich, Manual, MSTDP, MSTDPET, NeuronRates, Poisson
+from spikey.viz import save
 
 
 # -- the parts this experiment adds ----------------------------------------------------------------
@@ -381,7 +382,7 @@ def plot(result: dict, out: str) -> None:
     ax.set_title("learning curve")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    save(fig, out, dpi=110)
     plt.close(fig)
 
 
@@ -393,7 +394,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--rule", choices=sorted(RULES), default="MSTDPET",
                         help="MSTDP: no eligibility trace, for comparison")
-    parser.add_argument("--out", default="izhikevich_conditioning.png", help="figure file (PNG)")
+    parser.add_argument("--out", default="figures/izhikevich_conditioning.png", help="figure file (PNG)")
     parser.add_argument("--quick", action="store_true",
                         help="2 seeds, the clock scaled down 3.3x (delays 30-300 ms, 450 ms trials)")
     args = parser.parse_args(argv)
