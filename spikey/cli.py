@@ -148,6 +148,8 @@ def _init_ray(address: str | None) -> None:
     if address:
         ray.init(address=address)
         return
+    from spikey.meta.cluster import local_ray_environment
+    local_ray_environment()
     ray.init()
 
 

@@ -171,12 +171,9 @@ def run_train(experiment: Experiment, run_dir: str | os.PathLike, *, num_workers
     from ray.train.torch import TorchTrainer
 
     if not ray.is_initialized():
-        # Ray Train's controller polls its workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (2 s by
-        # default) and each report waits for a poll: with one report per episode that dominated short
-        # runs (30 episodes, 128 seeds: 91 s at 2 s, 38 s at 0.2 s, measured). A Ray started here
-        # inherits this process's environment; an attached cluster keeps its own setting.
-        if address is None:
-            os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+        if address is None:  # a Ray started here: Spikey's defaults (see spikey.meta.cluster)
+            from spikey.meta.cluster import local_ray_environment
+            local_ray_environment()
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
     started = time.perf_counter()
     resume_from = None

@@ -23,6 +23,19 @@ def find_config(name: str, script_dir: Path, who: str) -> Path:
     sys.exit(f"{who}: cannot find {name} next to {script_dir} or in ~/spikey-src/examples")
 
 
+#: Environment a Ray instance started by Spikey inherits (an attached cluster keeps its own).
+#: Ray Train's controller polls its workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (default 2 s)
+#: and every ``ray.train.report`` waits for a poll; with one report per episode that dominated short
+#: runs (128 seeds x 30 episodes on 1 worker: 91 s at 2 s, 38 s at 0.2 s, measured).
+LOCAL_RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
+
+
+def local_ray_environment() -> None:
+    """Set ``LOCAL_RAY_ENV`` defaults (values the user set win) before this process starts Ray."""
+    for name, value in LOCAL_RAY_ENV.items():
+        os.environ.setdefault(name, value)
+
+
 def attach(address: str | None, local: bool, who: str) -> None:
     """Start an embedded Ray (``local``) or attach to the cluster at ``address`` (default "auto").
 
@@ -30,8 +43,8 @@ def attach(address: str | None, local: bool, who: str) -> None:
     cluster the script exits, naming ``who`` and the address tried.
     """
     import ray
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if local:
+        local_ray_environment()
         ray.init(include_dashboard=True)
         return
     try:

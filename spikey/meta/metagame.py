@@ -221,6 +221,8 @@ class EvolveNetwork:
     def _run_ray(self, jobs: list[list[dict]], per_member: list[str]) -> list[pd.DataFrame]:
         import ray
         if not ray.is_initialized():
+            from spikey.meta.cluster import local_ray_environment
+            local_ray_environment()
             ray.init(log_to_driver=False)
         remote = ray.remote(num_cpus=self.ray_cpus)(_ray_batch)
         experiment = ray.put(self.experiment)

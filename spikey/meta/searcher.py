@@ -169,6 +169,8 @@ def tune_population(population: Population, *, scheduler: str | Any = "asha", gr
     if experiment is None:
         raise ValueError("tune_population: the population has no experiment to run as trials.")
     if not ray.is_initialized():
+        from spikey.meta.cluster import local_ray_environment
+        local_ray_environment()
         ray.init(log_to_driver=progress)
     searcher: Any = GASearcher(population)
     if max_concurrent:

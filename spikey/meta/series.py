@@ -224,6 +224,9 @@ class Series:
         if todo and use_ray:
             import ray
             if not ray.is_initialized():
+                from spikey.meta.cluster import local_ray_environment
+                if address is None:
+                    local_ray_environment()
                 ray.init(address=address, log_to_driver=progress)
             task = ray.remote(num_cpus=1)(_run_config)
             pending = {task.remote(self.experiment_of(cid), str(out / cid)): cid for cid in todo}

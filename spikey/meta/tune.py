@@ -235,6 +235,9 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
     from ray import tune
     from ray.tune.search import BasicVariantGenerator
     if not ray.is_initialized():
+        from spikey.meta.cluster import local_ray_environment
+        if address is None:
+            local_ray_environment()
         ray.init(address=address, log_to_driver=progress)
     storage = Path(storage_path or "runs").absolute()
     name = name or f"{experiment.name}-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
