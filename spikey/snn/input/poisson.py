@@ -1,7 +1,6 @@
 """Poisson rate coding: firing rates in Hz, turned into per-step spike probabilities."""
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 

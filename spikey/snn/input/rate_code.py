@@ -37,6 +37,8 @@ class RateCode(Input):
             default=0.2, range=(0, 1), per_member=True),
     ]
 
+    rate_stream = "rate"
+
     def derive(self) -> None:
         super().derive()
         n, f = self.n_inputs, self.params["n_features"]
@@ -65,15 +67,3 @@ class RateCode(Input):
         # Host-side float64, so both backends draw against identical probabilities.
         rates = self._max_rate * np.repeat(np.clip(x, 0.0, 1.0), self.copies, axis=1)
         self.rates = self.backend.asarray(rates)
-
-    def _check_updated(self) -> None:
-        if self.rates is None:
-            raise RuntimeError(f"{type(self).__name__}: update(state) must run before the first step.")
-
-    def spikes(self) -> Any:
-        self._check_updated()
-        return self.stream("rate", (self.n_inputs,)).uniform() < self.rates
-
-    def spike_block(self, steps: int) -> Any:
-        self._check_updated()
-        return self.stream("rate", (self.n_inputs,)).uniforms(steps) < self.rates

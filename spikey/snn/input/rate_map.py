@@ -33,6 +33,8 @@ class RateMap(Input):
             (dict, np.ndarray)),
     ]
 
+    rate_stream = "rate"
+
     def derive(self) -> None:
         super().derive()
         name = type(self).__name__
@@ -67,13 +69,3 @@ class RateMap(Input):
                                                     self._table, states)])
         repeats = self.n_inputs // rates.shape[1]
         self.rates = self.backend.asarray(np.tile(rates, (1, repeats)))
-
-    def spikes(self) -> Any:
-        if self.rates is None:
-            raise RuntimeError("RateMap: update(state) must run before the first step.")
-        return self.stream("rate", (self.n_inputs,)).uniform() < self.rates
-
-    def spike_block(self, steps: int) -> Any:
-        if self.rates is None:
-            raise RuntimeError("RateMap: update(state) must run before the first step.")
-        return self.stream("rate", (self.n_inputs,)).uniforms(steps) < self.rates

@@ -54,6 +54,8 @@ class RBF(Input):
         raise ConfigError(f"{name}: {message}.", key=key, part=name, value=self.params[key],
                           expected=expected)
 
+    rate_stream = "rbf"
+
     def derive(self) -> None:
         super().derive()
         n, d = self.n_inputs, self.params["n_dims"]
@@ -101,15 +103,3 @@ class RBF(Input):
         distance = (x[:, :, None] - self.centres[None]) / self._sigma
         rates = self._max_rate * np.exp(-0.5 * distance ** 2).reshape(B, -1)
         self.rates = self.backend.asarray(rates)
-
-    def _check_updated(self) -> None:
-        if self.rates is None:
-            raise RuntimeError(f"{type(self).__name__}: update(state) must run before the first step.")
-
-    def spikes(self) -> Any:
-        self._check_updated()
-        return self.stream("rbf", (self.n_inputs,)).uniform() < self.rates
-
-    def spike_block(self, steps: int) -> Any:
-        self._check_updated()
-        return self.stream("rbf", (self.n_inputs,)).uniforms(steps) < self.rates

@@ -66,9 +66,21 @@ class Input(Part):
         limit = self.params["input_firing_steps"]
         return limit == -1 or self.network_time < limit
 
+    #: Variants that code the state as per-step spike probabilities ``self.rates`` (B, n_inputs),
+    #: set in ``update``, name their random stream here; ``spikes``/``spike_block`` then draw
+    #: Bernoulli spikes from it (a step-by-step draw and a block draw give the same spikes).
+    rate_stream: str | None = None
+
+    def _rates_ready(self) -> None:
+        if getattr(self, "rates", None) is None:
+            raise RuntimeError(f"{type(self).__name__}: update(state) must run before the first step.")
+
     def spikes(self) -> Any:
-        """(B, n_inputs) bool or 0/1 spikes of this step. Override."""
-        raise NotImplementedError(f"{type(self).__name__} must define spikes().")
+        """(B, n_inputs) bool or 0/1 spikes of this step. Override (or set ``rate_stream``)."""
+        if self.rate_stream is None:
+            raise NotImplementedError(f"{type(self).__name__} must define spikes().")
+        self._rates_ready()
+        return self.stream(self.rate_stream, (self.n_inputs,)).uniform() < self.rates
 
     def __call__(self) -> Any:
         """(B, n_inputs) signed spikes of this network step."""
@@ -88,7 +100,7 @@ class Input(Part):
         """
         limit = self.params["input_firing_steps"]
         firing = steps if limit == -1 else max(0, min(steps, limit - self.network_time))
-        if type(self).spike_block is Input.spike_block or firing == 0:
+        if (type(self).spike_block is Input.spike_block and self.rate_stream is None) or firing == 0:
             out = [self() for _ in range(steps)]
             return self.xp.stack(out) if out else self.backend.zeros((0, self.batch_size, self.n_inputs))
         signed = self.spike_block(firing) * (self.polarities * self.magnitude)
@@ -101,7 +113,10 @@ class Input(Part):
 
     def spike_block(self, steps: int) -> Any:
         """``(steps, B, n_inputs)``: ``spikes()`` of the next ``steps`` firing steps. Optional override."""
-        raise NotImplementedError
+        if self.rate_stream is None:
+            raise NotImplementedError
+        self._rates_ready()
+        return self.stream(self.rate_stream, (self.n_inputs,)).uniforms(steps) < self.rates
 
     def lane_states(self, state: Any) -> np.ndarray:
         """The game states as a numpy array with the batch axis first, checked against B."""
