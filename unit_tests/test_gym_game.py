@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from spikey.experiment import run_episodes
 from spikey.games import GymGame, NonFiniteObservationError
 from spikey.module import ConfigError, MissingKeyError
-from spikey.snn import LIF, MSTDP, RBF, Random, RewardFunction, RLNetwork, TopAction
+from test_cartpole import BalanceNet  # the same small CartPole learner
 
 
 class Counter(gymnasium.Env):
@@ -211,15 +211,6 @@ def test_construction_errors_and_no_class_mutation():
     assert type(pair[0]) is type(pair[1]) is GymGame and CartPoleEnv.__bases__ == bases
     assert pair[1].observation_space.shape == (2,) and pair[1].action_space.n == 3
     assert GymGame(env="CartPole-v1").env_name == "CartPole-v1"  # the key works like the argument
-
-
-class BalanceNet(RLNetwork):
-    parts = dict(inputs=RBF, neurons=LIF, weights=Random, synapses=MSTDP, readout=TopAction,
-                 rewarder=RewardFunction)
-    keys = dict(n_inputs=8, n_dims=4, rbf_low=[-2.4, -2, -0.2, -2], rbf_high=[2.4, 2, 0.2, 2], n_neurons=6,
-                n_outputs=4, n_actions=2, processing_time=5, firing_threshold=0.5, potential_decay=0.2,
-                prob_rand_fire=0.1, max_weight=1.0, learning_rate=0.01,
-                reward_fn=lambda s, a, n, p: np.ones(len(a)))
 
 
 def test_experiment_loop_lengths_are_the_single_envs_episode_lengths():
