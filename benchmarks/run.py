@@ -158,12 +158,7 @@ def ga_evolve(members: int = 64) -> dict:
     The members and the network are examples/evolve_xor.py's (6 per-member genes, 3 seeds per
     member, 4 episodes of 40 game steps); fitness values must be identical in both modes.
     """
-    import importlib.util
-    path = Path(__file__).resolve().parent.parent / "examples" / "evolve_xor.py"
-    spec = importlib.util.spec_from_file_location("evolve_xor_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = module.compare_batching(members, repeats=2)
+    out = xor.load_example("evolve_xor").compare_batching(members, repeats=2)
     return {**out, "one_by_one_s": out["single_s"]}
 
 

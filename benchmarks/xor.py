@@ -10,6 +10,8 @@ hidden, hidden to output present; the rest absent), as Spikey stores them.
 """
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -22,20 +24,18 @@ N_INPUTS = 60
 RATE = 0.08  # spike probability per step of an active input group (40 Hz at 2 ms steps)
 
 
-def florian_reward(state, fired, state_next, params):
-    """+reward_mult for an output spike on a true XOR pattern, -punish_mult on a false one."""
-    target = (np.asarray(state).sum(axis=1) % 2) == 1
-    return np.where(target, params["reward_mult"], -params["punish_mult"]) * fired
+def load_example(name: str):
+    """The module of ``examples/<name>.py`` (the examples folder is not a package)."""
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def two_layer(n_inputs: int, n_hidden: int, input_scale: float = 8.0, hidden_scale: float = 2.0):
-    """f(rng) -> (n_inputs + n_hidden + 1, n_hidden + 1): inputs -> hidden -> one output."""
-    def generate(rng: np.random.Generator) -> np.ndarray:
-        matrix = np.zeros((n_inputs + n_hidden + 1, n_hidden + 1))
-        matrix[:n_inputs, :n_hidden] = rng.uniform(0, input_scale, (n_inputs, n_hidden))
-        matrix[n_inputs:n_inputs + n_hidden, n_hidden] = rng.uniform(0, hidden_scale, n_hidden)
-        return matrix
-    return generate
+# Florian's reward at each output spike and the inputs -> hidden -> output weight draw: the XOR example's own.
+_florian = load_example("florian_xor")
+florian_reward, two_layer = _florian.florian_reward, _florian.two_layer
 
 
 def rate_map() -> dict:
@@ -51,7 +51,7 @@ def keys(n_neurons: int, rule: str = "MSTDP", processing_time: int = 500) -> dic
         state_rate_map=rate_map(), magnitude=1.0, firing_threshold=16.0, refractory_period=0,
         neuron_pct_inhibitory=0.25, prob_rand_fire=0.01, potential_decay=0.05, punish_mult=1.0,
         learning_rate=0.0015, max_weight=5.0, action_threshold="median", reward_fn=florian_reward,
-        matrix=two_layer(N_INPUTS, n_neurons - 1))
+        matrix=two_layer(N_INPUTS, n_neurons - 1, 8.0, 2.0))
     if rule == "MSTDPET":
         values["tau_eligibility"] = 25.0
     return values
