@@ -3,13 +3,14 @@
 Parts do their math through ``backend.xp`` (the ``numpy`` or ``torch``
 module) and create arrays through the helpers here, so one part runs on both.
 
-Random numbers come from one seeded generator per network (per lane of the
-batch) and per consumer (a named stream), drawn in blocks and handed out one
-step at a time. A lane's numbers therefore depend only on its own seed and the
-stream's name: a B=16 batch with seeds s_0..s_15 reproduces, lane by lane,
-sixteen B=1 runs with those seeds. The draws are made with numpy for both
-backends (and copied to the device once per block), so numpy and torch see the
-same numbers.
+Per-step random numbers (``RandomStream``) are counter-based: call t of the
+stream named n of a lane seeded s is Philox(s; t, n) (``spikey.philox``), so a
+lane's numbers depend only on its own seed and the stream's name: a B=16 batch
+with seeds s_0..s_15 reproduces, lane by lane, sixteen B=1 runs with those
+seeds. They are computed where the arrays live (numba for numpy, torch on its
+device) and numpy and torch give the same numbers. One-off draws at
+construction (initial weights, polarities) come from per-lane numpy generators
+(``lane_generators``).
 
 Examples
 --------
@@ -29,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from spikey.module import ConfigError
+from spikey.philox import stream_tag, uniforms
 
 BACKENDS = ("numpy", "torch")
 DTYPES = ("float32", "float64")
@@ -177,11 +179,13 @@ class Backend:
 
 
 class RandomStream:
-    """Uniform random numbers, one independent generator per lane, drawn in blocks.
+    """Uniform random numbers per lane from a counter-based generator (``spikey.philox``).
 
-    Each call to ``uniform()`` returns a ``(B, *shape)`` array; lane b's values
-    are the next ``prod(shape)`` draws of its own generator, so results do not
-    depend on the batch composition nor on ``block``.
+    Call ``t`` of the stream ``name`` of a lane seeded ``s`` is the fixed value
+    Philox(key = s, counter = (index, t, name)): it does not depend on the
+    batch, on how calls are grouped into blocks, or on the backend, and the
+    stream's whole state is ``t``. Values are computed in blocks of calls where
+    the arrays live (numba on the host for numpy, torch on its device).
 
     Parameters
     ----------
@@ -192,74 +196,64 @@ class RandomStream:
     shape : tuple
         Per-lane, per-call shape.
     block : int
-        Calls served per refill (one Python loop over lanes per block).
+        Calls computed per refill (values do not depend on it).
     """
 
     def __init__(self, backend: Backend, seeds: Sequence[int], name: str, shape: tuple, block: int = 256):
         self.backend, self.name, self.shape = backend, name, tuple(int(s) for s in shape)
         self.seeds = np.asarray(seeds, dtype=np.int64)
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.tag = stream_tag(name)
         # Cap a block near 16 MiB: values do not depend on the block size, memory does.
-        per_call = max(1, len(self.seeds) * int(np.prod(self.shape, dtype=np.int64)))
+        per_call = max(1, len(self.seeds) * self.size)
         self.block = max(1, min(int(block), (1 << 22) // per_call))
-        self.generators = lane_generators(self.seeds, name)
-        self._buffer = None  # (B, block, *shape): each lane's rows contiguous
-        self._scratch = None
-        self._position = self.block
+        self._lane_keys = backend.asarray(self.seeds, dtype=np.int64) if backend.is_torch else self.seeds
+        self._buffer = None      # (block, B, *shape): calls _buffer_start .. _buffer_start + block - 1
+        self._buffer_start = 0
+        self.counter = 0         # the next call's number
 
-    def _refill(self) -> None:
-        # Each lane draws its block in float64 into one scratch array and rounds it once into
-        # the lane's rows of a fresh (B, block, ...) block: contiguous per lane, no (block, B, ...)
-        # float64 temporary, identical values on both backends. A fresh block, not an overwrite,
-        # because callers may still hold views of the previous one.
-        B = len(self.generators)
-        block = np.empty((B, self.block) + self.shape, dtype=self.backend.dtype_name)
-        if self._scratch is None or self._scratch.shape[0] != self.block:
-            self._scratch = np.empty((self.block,) + self.shape, dtype=np.float64)
-        for lane, g in enumerate(self.generators):
-            g.random(dtype=np.float64, out=self._scratch)
-            block[lane] = self._scratch
-        self._buffer = block if not self.backend.is_torch else self.backend.asarray(block)
-        self._position = 0
+    def _draw(self, start: int, steps: int) -> Any:
+        """Calls ``start .. start + steps - 1``: ``(steps, B, *shape)`` in the backend's dtype."""
+        values = uniforms(self.backend.xp, self._lane_keys, self.tag, start, steps, self.size,
+                          dtype=self.backend.dtype,
+                          device=self.backend.torch_device if self.backend.is_torch else None)
+        return values.reshape((steps, len(self.seeds)) + self.shape)
+
+    def _served(self, steps: int) -> Any:
+        """The next ``steps`` calls, from the block when it holds them."""
+        offset = self.counter - self._buffer_start
+        if self._buffer is None or offset < 0 or offset + steps > self._buffer.shape[0]:
+            if steps > self.block:
+                values = self._draw(self.counter, steps)
+                self.counter += steps
+                return values
+            self._buffer, self._buffer_start, offset = self._draw(self.counter, self.block), self.counter, 0
+        self.counter += steps
+        return self._buffer[offset:offset + steps]
 
     def uniform(self) -> Any:
         """The next ``(B, *shape)`` uniform [0, 1) draws, in the backend's dtype."""
-        if self._position >= self.block:
-            self._refill()
-        values = self._buffer[:, self._position]
-        self._position += 1
-        return values
+        return self._served(1)[0]
 
     def uniforms(self, steps: int) -> Any:
-        """The next ``steps`` calls of ``uniform()`` at once: ``(steps, B, *shape)`` (a view where possible).
+        """The next ``steps`` calls of ``uniform()`` at once: ``(steps, B, *shape)``.
 
         Exactly the values ``steps`` successive ``uniform()`` calls would return,
         so a whole game step's draws can be taken in one go.
         """
-        parts = []
-        while steps > 0:
-            if self._position >= self.block:
-                self._refill()
-            take = min(steps, self.block - self._position)
-            parts.append(self._buffer[:, self._position:self._position + take].swapaxes(0, 1))
-            self._position += take
-            steps -= take
-        if not parts:
-            return self.backend.zeros((0, len(self.generators)) + self.shape)
-        return parts[0] if len(parts) == 1 else self.backend.concat(parts, axis=0)
+        if steps <= 0:
+            return self.backend.zeros((0, len(self.seeds)) + self.shape)
+        return self._served(int(steps))
 
     def state(self) -> dict:
-        """Everything needed to continue the stream exactly (for checkpoints)."""
-        buffer = None if self._buffer is None else np.swapaxes(self.backend.to_numpy(self._buffer), 0, 1).copy()
-        return {"generators": [g.bit_generator.state for g in self.generators],
-                "buffer": buffer,  # (block, B, *shape)
-                "position": self._position}
+        """Everything needed to continue the stream exactly (for checkpoints): its call counter."""
+        return {"counter": int(self.counter), "shape": list(self.shape)}
 
     def load_state(self, state: dict) -> None:
-        for g, s in zip(self.generators, state["generators"]):
-            g.bit_generator.state = s
-        buffer = state["buffer"]
+        if "counter" not in state:
+            raise ConfigError(f"random stream '{self.name}': the checkpoint holds a stream state without a "
+                              f"call counter (written by an older Spikey whose random numbers came from "
+                              f"per-lane numpy generators); it cannot be continued exactly. Start the run "
+                              f"again.", key="checkpoint", value=sorted(state), expected="{'counter': int}")
+        self.counter = int(state["counter"])
         self._buffer = None
-        if buffer is not None:  # saved (block, B, *shape); a checkpoint may have another block size
-            self._buffer = self.backend.asarray(np.ascontiguousarray(np.swapaxes(np.asarray(buffer), 0, 1)))
-            self.block = int(self._buffer.shape[1])
-        self._position = state["position"]

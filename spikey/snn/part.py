@@ -106,7 +106,8 @@ class Part(Module):
                     setattr(self, name, self.backend.asarray(value, dtype=getattr(current, "dtype", None)))
         self.params.update(state.get("params", {}))
         for name, stream_state in state.get("streams", {}).items():
-            if stream_state["buffer"] is None:
-                continue
-            self.stream(name, tuple(stream_state["buffer"].shape[2:])).load_state(stream_state)
+            shape = stream_state.get("shape")
+            if shape is None:  # an older format: the stream refuses it, naming why
+                shape = () if stream_state.get("buffer") is None else stream_state["buffer"].shape[2:]
+            self.stream(name, tuple(shape)).load_state(stream_state)
         self.derive()
