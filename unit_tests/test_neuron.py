@@ -533,7 +533,7 @@ def test_bad_key_message():
 def test_template_needs_a_charge_equation():
     neurons = Neuron(n_neurons=2, firing_threshold=1.0)
     neurons()
-    with pytest.raises(NotImplementedError, match="Neuron must define charge"):
+    with pytest.raises(NotImplementedError, match="Neuron must state its charge equation"):
         neurons.update(np.zeros((1, 2), dtype=np.float32))
 
 

@@ -1,11 +1,10 @@
 """LIF with an adaptive threshold (homeostasis, Diehl & Cook 2015) and optional winner-take-all."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from spikey.module import Key
+from spikey.snn.equations import equation
 from spikey.snn.neuron.lif import LIF
 
 
@@ -60,6 +59,7 @@ class AdaptiveLIF(LIF):
             default=False),
     ]
     state_names = LIF.state_names + ("theta_adapt",)
+    model_state = LIF.model_state + ("theta_adapt",)
 
     def derive(self) -> None:
         super().derive()
@@ -74,8 +74,6 @@ class AdaptiveLIF(LIF):
         shape = (self.batch_size, self.n_neurons)
         if getattr(self, "theta_adapt", None) is None or tuple(self.theta_adapt.shape) != shape:
             self.theta_adapt = self.backend.zeros(shape)
-        # Neuron indices (1, N), compared with each lane's winner to build a one-hot mask.
-        self._neuron_index = self.backend.asarray(np.arange(self.n_neurons)[None, :], dtype=np.int64)
 
     def reset_adaptation(self) -> None:
         """Clear the threshold adaptation: ``θ_a = 0`` in every network."""
@@ -85,28 +83,12 @@ class AdaptiveLIF(LIF):
         """``Network.reset_weights()`` forgets the adaptation along with the weights."""
         self.reset_adaptation()
 
-    @property
-    def effective_threshold(self) -> Any:
-        """(B, N) threshold tested this step: ``θ + θ_a``."""
-        return self.threshold + self.theta_adapt
+    @equation("threshold")
+    def threshold_eq(threshold, theta_adapt):
+        """The threshold tested: θ + θ_a."""
+        return threshold + theta_adapt
 
-    def fire_condition(self) -> Any:
-        """(B, N) bool: ``V >= θ + θ_a`` or a random spike; with WTA only each lane's winner."""
-        threshold = self.effective_threshold
-        fired = self.potential >= threshold
-        if self.any_random:
-            fired = fired | (self.stream("random_fire", (self.n_neurons,)).uniform() < self.p_rand)
-        if not self.params["winner_take_all"]:
-            return fired
-        eligible = fired & (self.refractory <= 0)
-        margin = self.xp.where(eligible, self.potential - threshold, -float("inf"))
-        # argmax returns the first maximum on numpy and torch: ties go to the lowest index.
-        winner = self.xp.argmax(margin, 1)
-        return eligible & (self._neuron_index == winner[:, None])
-
-    def update(self, current: Any) -> None:
-        """Reset and charge as ``LIF``, then (training only) adapt the thresholds."""
-        super().update(current)
-        if self.training:
-            self.theta_adapt = self.theta_adapt * self.theta_retain \
-                + self.theta_plus * self.backend.asarray(self.fired)
+    @equation("theta_adapt")
+    def adapt_eq(theta_adapt, spiked, theta_retain, theta_plus):
+        """θ_a <- θ_a exp(-1/τ_θ) + θ_plus s (training only)."""
+        return theta_adapt * theta_retain + theta_plus * spiked

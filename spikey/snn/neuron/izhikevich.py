@@ -1,9 +1,8 @@
 """The Izhikevich (2003) two-variable spiking neuron."""
 from __future__ import annotations
 
-from typing import Any
-
 from spikey.module import Key
+from spikey.snn.equations import equation
 from spikey.snn.neuron.template import Neuron
 
 
@@ -66,6 +65,7 @@ class Izhikevich(Neuron):
             range=(1e-9, None), per_member=True),
     ]
     state_names = Neuron.state_names + ("recovery",)
+    model_state = Neuron.model_state + ("recovery",)
 
     def derive(self) -> None:
         super().derive()
@@ -73,20 +73,28 @@ class Izhikevich(Neuron):
         self.c, self.d = self.column("c"), self.column("d")
         self.dt = self.column("izhikevich_dt")
         self.half_dt = self.dt * 0.5
+        # The model's constants (mV, ms): named so that compiled code keeps them in the state's dtype.
+        self.quadratic, self.linear, self.offset = 0.04, 5.0, 140.0
 
     def reset(self) -> None:
         """v = resting_mv, u = b v; timers and delayed spikes cleared."""
         super().reset()
         self.recovery = self.b * self.potential
 
-    def reset_spiked(self, mask: Any) -> None:
-        """v = c in ``mask`` (fired or refractory); u += d only for neurons that fired this step."""
-        self.potential = self.xp.where(mask, self.c, self.potential)
-        self.recovery = self.xp.where(self.fired, self.recovery + self.d, self.recovery)
+    @equation("potential")
+    def hold_eq(c):
+        """A neuron that fired or is refractory sits at v = c."""
+        return c
 
-    def charge(self, current: Any) -> None:
-        v, u = self.potential, self.recovery
-        v = v + self.half_dt * (0.04 * v * v + 5.0 * v + 140.0 - u + current)
-        v = v + self.half_dt * (0.04 * v * v + 5.0 * v + 140.0 - u + current)
-        self.recovery = u + self.dt * (self.a * (self.b * v - u))
-        self.potential = v
+    @equation("recovery")
+    def spike_eq(recovery, d):
+        """A spike raises the recovery variable: u <- u + d."""
+        return recovery + d
+
+    @equation("potential", "recovery")
+    def charge_eq(potential, recovery, current, half_dt, dt, a, b, quadratic, linear, offset):
+        """Two Euler half-steps of v' = 0.04 v^2 + 5 v + 140 - u + I, then u' = a (b v - u)."""
+        v, u = potential, recovery
+        v = v + half_dt * (quadratic * v * v + linear * v + offset - u + current)
+        v = v + half_dt * (quadratic * v * v + linear * v + offset - u + current)
+        return v, u + dt * (a * (b * v - u))

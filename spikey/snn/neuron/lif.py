@@ -1,9 +1,8 @@
 """Spikey's leaky integrate-and-fire neuron."""
 from __future__ import annotations
 
-from typing import Any
-
 from spikey.module import Key
+from spikey.snn.equations import equation
 from spikey.snn.neuron.template import Neuron
 
 
@@ -39,5 +38,7 @@ class LIF(Neuron):
         super().derive()
         self.retain = 1.0 - self.backend.column(self.params["potential_decay"])
 
-    def charge(self, current: Any) -> None:
-        self.potential = self.v_rest + (self.potential - self.v_rest) * self.retain + current
+    @equation("potential")
+    def charge_eq(potential, current, v_rest, retain):
+        """V <- V_rest + (V - V_rest) (1 - d) + I"""
+        return v_rest + (potential - v_rest) * retain + current

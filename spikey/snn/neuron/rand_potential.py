@@ -1,9 +1,8 @@
 """LIF whose spontaneous activity is random potential kicks, not random spikes (Spikey's variant)."""
 from __future__ import annotations
 
-from typing import Any
-
 from spikey.module import Key
+from spikey.snn.equations import equation
 from spikey.snn.neuron.lif import LIF
 
 
@@ -35,7 +34,7 @@ class RandPotential(LIF):
     True
     >>> neurons.update(np.full((1, 4), 0.9, dtype=np.float32))
     >>> neurons().tolist()                  # 0.9 plus two kicks: above θ where they sum >= 0.1
-    [[0.0, 0.0, 1.0, 1.0]]
+    [[0.0, 1.0, 1.0, 0.0]]
     """
 
     Keys = LIF.Keys + [
@@ -43,15 +42,14 @@ class RandPotential(LIF):
             float, range=(0, None), per_member=True),
     ]
 
+    random_fire = False  # prob_rand_fire drives the kicks, not direct spikes
+    noise_draws = ("draw_kick", "draw_size")
+
     def derive(self) -> None:
         super().derive()
         self.noise_scale = self.column("potential_noise_scale")
 
-    def fire_condition(self) -> Any:
-        """(B, N) bool ``V >= θ`` after this step's random kicks (which stay in V)."""
-        if self.any_random:
-            # One draw decides whether a neuron is kicked, the other sets the kick's size.
-            draws = self.stream("potential_noise", (2, self.n_neurons)).uniform()
-            kicked = draws[:, 0] < self.p_rand
-            self.potential = self.potential + self.xp.where(kicked, draws[:, 1] * self.noise_scale, 0.0)
-        return self.potential >= self.threshold
+    @equation("potential")
+    def noise_eq(potential, draw_kick, draw_size, p_rand, noise_scale):
+        """V <- V + η: a kick U(0, σ) with probability p_rand (one draw decides, the other sizes it)."""
+        return potential + (draw_kick < p_rand) * (draw_size * noise_scale)

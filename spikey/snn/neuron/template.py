@@ -1,8 +1,22 @@
 """The neuron template: fire -> reset -> charge, shared by every neuron model.
 
-A model writes only its charge equation (``charge``) and, where its reset or
-firing rule differs, ``reset_spiked``/``fire_condition``, plus its own state
-variables (SpikingJelly's split). State is ``(B, N)``: B networks, N neurons.
+A model states its equations once, as ``@equation`` functions
+(``spikey.snn.equations``), and its own state variables (SpikingJelly's split:
+the skeleton is shared, a model writes its dynamics). Both engines evaluate
+the same functions: the reference engine on ``(B, N)`` arrays here, the
+compiled engine per neuron. State is ``(B, N)``: B networks, N neurons.
+
+What a model may state (class attributes; ``None`` where it has nothing):
+
+* ``charge_eq`` (required): integrate one step of synaptic input ``current``;
+* ``hold_eq``: the values of a neuron that fired or is refractory (default ``V = V_rest``);
+* ``spike_eq``: a jump applied only to neurons that fired this step (Izhikevich's ``u += d``);
+* ``threshold_eq``: the threshold tested this step (default ``firing_threshold``);
+* ``adapt_eq``: a training-only update after charging, given ``spiked`` (1.0 where fired);
+* ``noise_eq`` with ``noise_draws``: a random kick before firing, from one stream draw per name.
+
+Their arguments name state variables (``state_names``), inputs (``current``,
+``spiked``, the draws) or the part's derived values (``derive()`` attributes).
 
 Per network step the network calls, in order:
 
@@ -19,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from spikey.module import Key
+from spikey.snn.equations import equation, evaluate
 from spikey.snn.part import Part
 
 
@@ -51,6 +66,23 @@ class Neuron(Part):
         Key("spike_delay", "D, steps between firing and delivery", int, default=0, range=(0, None)),
     ]
     state_names = ("potential", "refractory", "polarities", "delay_line", "fired")
+    #: Per-neuron state variables of the model's equations (each (B, N); ``potential`` first).
+    model_state: tuple[str, ...] = ("potential",)
+    #: Whether ``prob_rand_fire`` makes neurons spike directly (else it drives ``noise_eq``).
+    random_fire: bool = True
+    #: Names of the uniform draws ``noise_eq`` takes per neuron and step (its stream: "noise").
+    noise_draws: tuple[str, ...] = ()
+
+    @equation("potential")
+    def hold_eq(v_rest):
+        """A neuron that fired or is refractory sits at the resting potential: V = V_rest."""
+        return v_rest
+
+    charge_eq = None
+    spike_eq = None
+    threshold_eq = None
+    adapt_eq = None
+    noise_eq = None
 
     def __init__(self, *args: Any, polarities: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -83,14 +115,40 @@ class Neuron(Part):
         delay = self.params["spike_delay"]
         self.delay_line = self.backend.zeros((delay, B, N)) if delay > 0 else None
         self._delay_slot = 0
+        # Neuron indices (1, N), compared with each lane's winner under winner_take_all.
+        self._neuron_index = self.backend.asarray(np.arange(N)[None, :], dtype=np.int64)
 
     # -- the shared skeleton --------------------------------------------------------------------
+    @property
+    def effective_threshold(self) -> Any:
+        """The threshold tested this step: ``threshold_eq`` or θ (``firing_threshold``)."""
+        if self.threshold_eq is None:
+            return self.threshold
+        function = self.threshold_eq
+        return function(*[getattr(self, name) for name in function.inputs])
+
     def fire_condition(self) -> Any:
-        """(B, N) bool: neurons whose state says fire now (before the refractory gate)."""
-        fired = self.potential >= self.threshold
-        if self.any_random:
+        """(B, N) bool: neurons whose state says fire now (before the refractory gate).
+
+        ``V >= threshold`` after the model's random kick (``noise_eq``), or a
+        direct random spike with probability ``p_rand``; with ``winner_take_all``
+        only each network's eligible neuron with the largest ``V - threshold``
+        (ties to the lowest index).
+        """
+        if self.noise_eq is not None and self.any_random:
+            draws = self.stream("noise", (len(self.noise_draws), self.n_neurons)).uniform()
+            evaluate(self, self.noise_eq, **{name: draws[:, k] for k, name in enumerate(self.noise_draws)})
+        threshold = self.effective_threshold
+        fired = self.potential >= threshold
+        if self.random_fire and self.any_random:
             fired = fired | (self.stream("random_fire", (self.n_neurons,)).uniform() < self.p_rand)
-        return fired
+        if not self.params.get("winner_take_all", False):
+            return fired
+        eligible = fired & (self.refractory <= 0)
+        margin = self.xp.where(eligible, self.potential - threshold, -float("inf"))
+        # argmax returns the first maximum on numpy and torch: ties go to the lowest index.
+        winner = self.xp.argmax(margin, 1)
+        return eligible & (self._neuron_index == winner[:, None])
 
     def __call__(self) -> Any:
         """Fire: returns (B, N) signed spikes (``polarity * magnitude`` or 0) delivered this step."""
@@ -117,7 +175,8 @@ class Neuron(Part):
         self._delay_slot = state.get("delay_slot", 0)
 
     def update(self, current: Any) -> None:
-        """Reset who fired, hold refractory neurons, integrate ``current`` (B, N) into the rest."""
+        """Reset who fired, hold refractory neurons, integrate ``current`` (B, N) into the rest,
+        then (training only) the model's adaptation."""
         if self.params["refractory_period"] > 0:
             self.refractory = (self.refractory - 1.0).clip(min=0.0)
             refractory = self.refractory > 0
@@ -126,15 +185,20 @@ class Neuron(Part):
         else:
             self.reset_spiked(self.fired)
         self.charge(current)
+        if self.adapt_eq is not None and self.training:
+            evaluate(self, self.adapt_eq, spiked=self.backend.cast(self.fired))
 
-    # -- what a model writes --------------------------------------------------------------------
     def reset_spiked(self, mask: Any) -> None:
-        """Reset neurons in ``mask`` (fired or refractory): V = V_rest."""
-        self.potential = self.xp.where(mask, self.v_rest, self.potential)
+        """Neurons in ``mask`` (fired or refractory) take ``hold_eq``; those that fired, ``spike_eq``."""
+        evaluate(self, self.hold_eq, mask=mask)
+        if self.spike_eq is not None:
+            evaluate(self, self.spike_eq, mask=self.fired)
 
     def charge(self, current: Any) -> None:
-        """Integrate one step of input. Override with the model's equation."""
-        raise NotImplementedError(f"{type(self).__name__} must define charge(current).")
+        """Integrate one step of input ``current`` (B, N) by the model's ``charge_eq``."""
+        if self.charge_eq is None:
+            raise NotImplementedError(f"{type(self).__name__} must state its charge equation (charge_eq).")
+        evaluate(self, self.charge_eq, current=current)
 
     def __iadd__(self, current: Any) -> "Neuron":
         self.update(current)
