@@ -105,12 +105,13 @@ def bindsnet_network(n_neurons: int):
     for name, size in (("H", hidden), ("O", 1)):
         network.add_layer(LIFNodes(n=size, traces=True, tc_trace=TAU, thresh=THRESHOLD, rest=0.0, reset=0.0,
                                    refrac=0, tc_decay=tc_decay), name=name)
-    sign_in = input_polarity()[:, None]
+    def as_tensor(values: np.ndarray):
+        return torch.tensor(np.ascontiguousarray(values), dtype=torch.float32)
+
+    sign_in = np.broadcast_to(input_polarity()[:, None], (N_INPUTS, hidden))
     sign_hidden = hidden_polarity(hidden, rng)[:, None]
-    for source, target, scale, sign in (("X", "H", INPUT_SCALE, np.broadcast_to(sign_in, (N_INPUTS, hidden))),
-                                        ("H", "O", HIDDEN_SCALE, sign_hidden)):
+    for source, target, scale, sign in (("X", "H", INPUT_SCALE, sign_in), ("H", "O", HIDDEN_SCALE, sign_hidden)):
         magnitude = np.clip(rng.uniform(0, scale, sign.shape), 0, MAX_W)
-        as_tensor = lambda values: torch.tensor(np.ascontiguousarray(values), dtype=torch.float32)
         network.add_connection(Connection(network.layers[source], network.layers[target], w=as_tensor(sign * magnitude),
                                           update_rule=MSTDP, nu=LR, wmin=as_tensor(np.minimum(sign, 0) * MAX_W),
                                           wmax=as_tensor(np.maximum(sign, 0) * MAX_W)),
