@@ -23,7 +23,11 @@ numpy and torch load):
 * memory: peak allocation while building and running B = 64 at N = 1,000
   (float32), against the size of the weight arrays;
 * with ``--peers``: the equivalent network in BindsNET and Brian2, measured by
-  ``benchmarks/peers.py`` in its own virtual environment.
+  ``benchmarks/peers.py`` in each peer's own virtual environment (``.venv-bindsnet``,
+  ``.venv-brian2``; ``sh benchmarks/install_peers.sh bindsnet|brian2`` creates them);
+* beside every throughput, the firing rate it ran at (``body_rate``: spikes per body
+  neuron per network step, counted by each simulator), with a warning where a peer's
+  rate and Spikey's differ by more than ``RATE_TOLERANCE`` times.
 
 Writes ``results.json``, ``results.csv`` and ``throughput.png`` to ``--out``
 (default ``runs/benchmarks``) and prints the ratios.
@@ -59,6 +63,11 @@ TARGET_MEMORY_RATIO = 1.5
 SIZES = (61, 100, 1000, 4000)
 BATCHES = (1, 16, 64, 256)
 RULE_NAMES = ("MSTDP", "MSTDPET", "STDP")
+#: Peer environments: name -> (label, default folder under the repository root, variable naming its python).
+PEER_ENVIRONMENTS = {"bindsnet": ("BindsNET", ".venv-bindsnet", "SPIKEY_BINDSNET_PYTHON"),
+                     "brian2": ("Brian2", ".venv-brian2", "SPIKEY_BRIAN2_PYTHON")}
+#: A peer row whose body firing rate differs from Spikey's by more than this factor is flagged.
+RATE_TOLERANCE = 2.0
 
 
 def machine() -> dict:
@@ -118,11 +127,14 @@ def measure(n_neurons: int, batch_size: int, backend: str, rule: str, device: st
         best = min(best, elapsed / ticks)
     steps = processing_time / best
     output_rate = float(np.asarray(network.backend.to_numpy(network.output_counts)).mean()) / processing_time
+    # spikes per body neuron per network step over the last timed game step (the log holds processing_time steps)
+    body_rate = float(network.spike_log[:, -processing_time:, xor.N_INPUTS:].mean())
     del network, game
     gc.collect()
     return {"N": n_neurons, "B": batch_size, "backend": backend if device == "cpu" else f"torch-{device}",
             "rule": rule, "engine": engine, "processing_time": processing_time,
-            "steps_per_s": steps, "lane_steps_per_s": steps * batch_size, "output_rate": output_rate}
+            "steps_per_s": steps, "lane_steps_per_s": steps * batch_size, "output_rate": output_rate,
+            "body_rate": body_rate}
 
 
 def ga_generation(members: int = 64, ticks: int = 4, n_neurons: int = 61, seed: int = 0) -> dict:
@@ -180,27 +192,69 @@ def memory(n_neurons: int = 1000, batch_size: int = 64, rule: str = "MSTDP") -> 
     return result
 
 
-def peers(python: str, sizes, min_time: float, repeats: int, timeout: float) -> list[dict]:
-    """Run ``benchmarks/peers.py`` with the peers' interpreter; its JSON rows."""
-    if not Path(python).exists():
-        print(f"peers: no interpreter at {python}; see benchmarks/README.md to create it.")
-        return []
-    command = [python, "-m", "benchmarks.peers", "--sizes", *map(str, sizes), "--min-time", str(min_time),
-               "--repeats", str(repeats)]
+def peer_python(environment: str, override: str | None = None) -> Path:
+    """Interpreter of a peer environment: ``override``, else $SPIKEY_<PEER>_PYTHON, else .venv-<peer>/bin/python."""
+    _, folder, variable = PEER_ENVIRONMENTS[environment]
+    chosen = override or os.environ.get(variable)
+    return Path(chosen) if chosen else Path(__file__).resolve().parent.parent / folder / "bin" / "python"
+
+
+def peers(pythons: dict, sizes, min_time: float, repeats: int, timeout: float) -> tuple[list[dict], list[str]]:
+    """Run ``benchmarks/peers.py`` in each peer environment; (its JSON rows, why a peer was skipped).
+
+    ``pythons``: environment name (``PEER_ENVIRONMENTS``) -> interpreter path. Every peer that
+    gives no row says why on the console and in the returned list.
+    """
+    from benchmarks.peers import ENVIRONMENTS  # imports numpy only: safe in Spikey's environment
     root = Path(__file__).resolve().parent.parent
-    try:
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONPATH": str(root)})
-    except subprocess.TimeoutExpired:
-        print(f"peers: timed out after {timeout:.0f} s")
-        return []
-    if done.returncode != 0:
-        print(f"peers: failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    rows = []
-    for line in done.stdout.splitlines():
-        if line.startswith("{"):
-            rows.append(json.loads(line))
-    return rows
+    rows, skipped = [], []
+
+    def skip(message: str) -> None:
+        print(f"peers: {message}", flush=True)
+        skipped.append(message)
+
+    for environment, python in pythons.items():
+        label, folder, variable = PEER_ENVIRONMENTS[environment]
+        if not Path(python).exists():
+            skip(f"{label} skipped: no interpreter at {python} (create {folder} with "
+                 f"`sh benchmarks/install_peers.sh {environment}`, or set {variable})")
+            continue
+        command = [str(python), "-m", "benchmarks.peers", "--peers", *ENVIRONMENTS[environment],
+                   "--sizes", *map(str, sizes), "--min-time", str(min_time), "--repeats", str(repeats)]
+        print(f"peers: measuring {label} with {python}", flush=True)
+        try:
+            done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout,
+                                  env={**os.environ, "PYTHONPATH": str(root)})
+        except subprocess.TimeoutExpired:
+            skip(f"{label} skipped: no result within {timeout:.0f} s")
+            continue
+        found = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        for row in found:
+            if "error" in row:
+                skip(f"{row['peer']} N={row['N']} failed: {row['error']}")
+            else:
+                rows.append(row)
+        if done.returncode != 0 or not found:
+            skip(f"{label}: {python} -m benchmarks.peers exited {done.returncode} with "
+                 f"{len(found)} rows:\n{done.stderr[-3000:]}")
+    return rows, skipped
+
+
+def rate_warnings(rows: list[dict], peer_rows: list[dict], tolerance: float = RATE_TOLERANCE) -> list[str]:
+    """Lines naming each peer row whose body firing rate is off Spikey's (B = 1, MSTDP) by > ``tolerance``x."""
+    warnings = []
+    for peer in peer_rows:
+        spikey = _lookup(rows, N=peer["N"], B=1, backend="numpy", rule="MSTDP") \
+            or _lookup(rows, N=peer["N"], B=1, rule="MSTDP")
+        if spikey is None or "body_rate" not in peer:
+            continue
+        low, high = sorted((spikey["body_rate"], peer["body_rate"]))
+        if high > tolerance * low:
+            warnings.append(f"warning: firing rates differ by more than {tolerance:g}x at N={peer['N']}: "
+                            f"Spikey {spikey['backend']} {spikey['rule']} {spikey['body_rate']:.4f}, "
+                            f"{peer['peer']} {peer['body_rate']:.4f} spikes/neuron/step; their steps/s are "
+                            f"not like for like")
+    return warnings
 
 
 def plot(rows: list[dict], peer_rows: list[dict], path: Path) -> None:
@@ -253,8 +307,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="N 61 and 1,000; B 1 and 64; numpy MSTDP")
     parser.add_argument("--no-ga", action="store_true")
     parser.add_argument("--peers", action="store_true", help="also measure BindsNET and Brian2")
-    parser.add_argument("--peers-python", default=str(Path(__file__).resolve().parent.parent
-                                                      / ".venv-peers" / "bin" / "python"))
+    for environment, (label, folder, variable) in PEER_ENVIRONMENTS.items():
+        parser.add_argument(f"--{environment}-python", metavar="PATH",
+                            help=f"{label}'s interpreter (default ${variable}, else {folder}/bin/python)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.batches, args.rules, args.backends = [61, 1000], [1, 64], ["MSTDP"], ["numpy"]
@@ -284,7 +339,8 @@ def main(argv=None) -> dict:
                     row = measure(n, b, backend, rule, device, args.min_time, args.repeats, steps)
                     rows.append(row)
                     print(f"{label:<34} {row['engine']:<9} {row['steps_per_s']:>11,.0f} steps/s "
-                          f"{row['lane_steps_per_s']:>13,.0f} lane-steps/s", flush=True)
+                          f"{row['lane_steps_per_s']:>13,.0f} lane-steps/s "
+                          f"{row['body_rate']:>8.4f} spikes/neuron/step", flush=True)
     result = {"machine": info, "rows": rows, "skipped": skipped}
     if not args.no_ga:
         result["ga"] = ga_generation(ticks=2 if args.quick else 4)
@@ -294,11 +350,18 @@ def main(argv=None) -> dict:
     result["memory"] = [memory(1000, 64, "MSTDP")] + ([] if args.quick else [memory(1000, 64, "MSTDPET")])
     for entry in result["memory"]:
         print("memory:", json.dumps(entry))
-    peer_rows = peers(args.peers_python, [n for n in args.sizes], args.min_time, args.repeats, 3600) \
-        if args.peers else []
+    peer_rows = []
+    if args.peers:
+        pythons = {name: peer_python(name, getattr(args, f"{name}_python")) for name in PEER_ENVIRONMENTS}
+        peer_rows, peers_skipped = peers(pythons, list(args.sizes), args.min_time, args.repeats, 3600)
+        skipped += peers_skipped
     result["peers"] = peer_rows
     for row in peer_rows:
-        print(f"peer {row['peer']:<16} N={row['N']:<5} {row['steps_per_s']:>11,.0f} steps/s  ({row.get('note', '')})")
+        print(f"peer {row['peer']:<16} N={row['N']:<5} {row['steps_per_s']:>11,.0f} steps/s "
+              f"{row['body_rate']:>8.4f} spikes/neuron/step  ({row.get('note', '')})")
+    result["warnings"] = rate_warnings(rows, peer_rows)
+    for line in result["warnings"]:
+        print(line)
     result["ratios"] = report(rows, peer_rows, result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -312,7 +375,8 @@ def main(argv=None) -> dict:
             writer.writerow({"N": row["N"], "B": 1, "backend": row["peer"], "rule": row.get("rule", "MSTDP"),
                              "engine": "peer", "processing_time": row.get("processing_time", 500),
                              "steps_per_s": row["steps_per_s"], "lane_steps_per_s": row["steps_per_s"],
-                             "output_rate": row.get("output_rate", float("nan"))})
+                             "output_rate": row.get("output_rate", float("nan")),
+                             "body_rate": row["body_rate"]})
     plot(rows, peer_rows, out / "throughput.png")
     print(f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'throughput.png'}")
     if skipped:
