@@ -261,15 +261,20 @@ def test_compiled_on_an_unsupported_network_raises_a_named_error(monkeypatch):
         ActiveRLNetwork(parts=build().part_classes | {"neurons": BiasedLIF}, keys=KEYS, engine="compiled")
     assert info.value.key == "engine" and info.value.part == "ActiveRLNetwork"
     network = build()
-    monkeypatch.setenv("SPIKEY_ENGINE", "compiled")
+    with pytest.raises(engine.EngineError, match="neurons: BiasedLIF overrides charge"):
+        build(neurons=BiasedLIF).engine = "compiled"
+    network.engine = "compiled"
     network.weights.matrix = np.asfortranarray(network.weights.matrix)  # now the kernel cannot take it
     with pytest.raises(engine.EngineError, match="weights: matrix is not a writable C-contiguous"):
         play(network, ticks=1)
+    monkeypatch.setenv("SPIKEY_ENGINE", "compiled")
+    with pytest.raises(engine.EngineError, match="engine='compiled'.*neurons: BiasedLIF"):
+        build(neurons=BiasedLIF)
     with pytest.raises(ConfigError, match="engine="):
         ActiveRLNetwork(parts=build().part_classes, keys=KEYS, engine="fast")
     monkeypatch.setenv("SPIKEY_ENGINE", "fast")
     with pytest.raises(ConfigError, match="SPIKEY_ENGINE = 'fast'"):
-        build().engine
+        build()
 
 
 @needs_numba

@@ -22,17 +22,17 @@ calls its methods. Methods the compiled step still calls from Python (``inputs.u
 line on the ``spikey.engine`` logger when a network falls back, and raises ``EngineError``
 when the compiled path was demanded and cannot run.
 
-Forcing a path: ``Network(..., engine="reference" | "compiled" | "auto")``, or for networks
-built with ``engine="auto"`` the environment variable ``SPIKEY_ENGINE`` (same values).
-``SPIKEY_FUSED=0`` and ``network.fused = False`` are deprecated spellings of "reference".
+Forcing a path: ``Network(..., engine="reference" | "compiled" | "auto")`` (or assigning
+``network.engine``), or for networks built with ``engine="auto"`` the environment variable
+``SPIKEY_ENGINE`` (same values), read when the network is built. ``SPIKEY_FUSED=0`` and
+``network.fused = False`` are deprecated spellings of "reference".
 """
 from __future__ import annotations
 
 import functools
 import logging
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -83,8 +83,7 @@ class EngineError(ConfigError):
     """``engine="compiled"`` was demanded for a network the compiled path cannot run."""
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """The engine a network takes: ``engine`` ("compiled" or "reference"), ``reason`` (why the
     reference path; None when compiled), ``rule`` (the kernel's rule code when compiled) and
     ``request`` (what was asked: "auto", "compiled" or "reference")."""
@@ -104,16 +103,16 @@ def check_request(value: Any, where: str) -> str:
     return value
 
 
-def requested(network: Any) -> tuple[str, str | None]:
-    """(request, who asked): the network's ``engine`` argument, else ``SPIKEY_ENGINE``, else "auto".
+def resolve(argument: Any, where: str) -> tuple[str, str | None]:
+    """(request, who asked) for an ``engine`` argument: the argument itself unless it is "auto",
+    else ``SPIKEY_ENGINE``, else the deprecated ``SPIKEY_FUSED=0``, else ("auto", None).
 
-    The deprecated ``network.fused = False`` and ``SPIKEY_FUSED=0`` ask for "reference".
+    Networks resolve it when built (and when ``network.engine`` is assigned), so the
+    environment is read once per network, not per tick.
     """
-    request = getattr(network, "engine_request", "auto")
+    request = check_request(argument, where)
     if request != "auto":
         return request, f"engine={request!r} was requested"
-    if not getattr(network, "fused", True):
-        return REFERENCE, "network.fused is False (deprecated: use engine='reference')"
     env = os.environ.get("SPIKEY_ENGINE")
     if env:
         env = check_request(env, "SPIKEY_ENGINE")
@@ -188,7 +187,9 @@ def _state_reason(network: Any, rule: int) -> str | None:
 def select(network: Any, network_base: type) -> Selection:
     """The engine ``network`` takes now and why; ``network_base`` is the class whose network step
     the compiled path implements (``Network``). Cheap: class checks are cached."""
-    request, asked = requested(network)
+    request, asked = network.engine_request, network.engine_requested_by
+    if getattr(type(network), "fused", True) is False:  # a subclass setting the deprecated ``fused = False``
+        request, asked = REFERENCE, "fused is False (deprecated: use engine='reference')"
     if request == REFERENCE:
         return Selection(REFERENCE, asked, request=request)
     if fused.numba is None:

@@ -371,8 +371,7 @@ class FusedEngine:
 
     @staticmethod
     def _key(network: Any) -> tuple:
-        return (network.batch_size, network.n_inputs, network.n_neurons, network.n_outputs,
-                str(network.backend.dtype), type(network.synapses))
+        return (network.batch_size, network.n_inputs, network.n_neurons, network.n_outputs, network.backend.dtype)
 
     def matches(self, network: Any, rule: int) -> bool:
         """Whether this scratch space still fits ``network`` (sizes, dtype, rule, weight pattern)."""

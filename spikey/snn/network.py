@@ -42,7 +42,7 @@ import numpy as np
 
 from spikey.backend import Backend, lane_seeds
 from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
-from spikey.snn.engine import check_request, choose, select
+from spikey.snn.engine import choose, resolve, select
 from spikey.snn.fused import FusedEngine
 from spikey.snn.modifier.template import Modifier
 
@@ -73,7 +73,8 @@ class Network(Module):
         Which engine runs ticks (``spikey.snn.engine``): "auto" the compiled one where the
         parts allow it (else the reference path, with one INFO log line saying why),
         "reference" the parts' own methods step by step, "compiled" the compiled one or an
-        ``EngineError`` naming what prevents it. With "auto", ``SPIKEY_ENGINE`` may force either.
+        ``EngineError`` naming what prevents it. With "auto", ``SPIKEY_ENGINE`` (read now) may
+        force either.
     """
 
     namespace = "network"
@@ -93,7 +94,7 @@ class Network(Module):
     def __init__(self, parts: dict | None = None, keys: dict | None = None, *, batch_size: int = 1,
                  seed: int | Sequence[int] | None = 0, backend: str | Backend = "numpy",
                  device: str = "cpu", dtype: str = "float32", engine: str = "auto", **overrides: Any):
-        self.engine_request = check_request(engine, f"{type(self).__name__}(engine=...)")
+        self.engine_request, self.engine_requested_by = resolve(engine, f"{type(self).__name__}(engine=...)")
         part_classes = {**type(self).parts, **(parts or {})}
         config = {**type(self).keys, **(keys or {}), **overrides}
         self.part_classes = self._check_roles(part_classes)
@@ -318,7 +319,14 @@ class Network(Module):
 
     @engine.setter
     def engine(self, request: str) -> None:
-        self.engine_request = check_request(request, f"{type(self).__name__}.engine")
+        before = self.engine_request, self.engine_requested_by
+        self.engine_request, self.engine_requested_by = resolve(request, f"{type(self).__name__}.engine")
+        if self.engine_request == "compiled":
+            try:
+                choose(self, Network)  # refuse now, naming the part, as the constructor does
+            except Exception:
+                self.engine_request, self.engine_requested_by = before
+                raise
 
     @property
     def engine_reason(self) -> str | None:
@@ -334,7 +342,7 @@ class Network(Module):
     def fused(self, value: bool) -> None:
         warnings.warn("network.fused is deprecated: set network.engine = 'reference' (or 'auto') instead.",
                       DeprecationWarning, stacklevel=2)
-        self.engine_request = "auto" if value else "reference"
+        self.engine = "auto" if value else "reference"
 
     def fused_engine(self) -> Any:
         """The compiled engine that runs this network's ticks, or None for the reference path.
