@@ -189,7 +189,7 @@ def select(network: Any, network_base: type) -> Selection:
     the compiled path implements (``Network``). Cheap: class checks are cached."""
     request, asked = network.engine_request, network.engine_requested_by
     if getattr(type(network), "fused", True) is False:  # a subclass setting the deprecated ``fused = False``
-        request, asked = REFERENCE, "fused is False (deprecated: use engine='reference')"
+        request, asked = REFERENCE, f"{type(network).__name__}.fused is False (deprecated: use engine='reference')"
     if request == REFERENCE:
         return Selection(REFERENCE, asked, request=request)
     if fused.numba is None:

@@ -42,7 +42,7 @@ import numpy as np
 
 from spikey.backend import Backend, lane_seeds
 from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
-from spikey.snn.engine import choose, resolve, select
+from spikey.snn.engine import EngineError, choose, resolve, select
 from spikey.snn.fused import FusedEngine
 from spikey.snn.modifier.template import Modifier
 
@@ -324,7 +324,7 @@ class Network(Module):
         if self.engine_request == "compiled":
             try:
                 choose(self, Network)  # refuse now, naming the part, as the constructor does
-            except Exception:
+            except EngineError:
                 self.engine_request, self.engine_requested_by = before
                 raise
 
