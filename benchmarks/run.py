@@ -110,7 +110,7 @@ def measure(n_neurons: int, batch_size: int, backend: str, rule: str, device: st
     """Best-of-``repeats`` throughput of one configuration (each repeat runs >= ``min_time`` s)."""
     network, game = xor.build(n_neurons, batch_size, rule, backend=backend, device=device,
                               processing_time=processing_time)
-    engine = "fused" if network.fused_engine() is not None else "reference"
+    engine = network.engine  # "compiled" or "reference" (spikey.snn.engine)
     state = xor.play(network, game, 1)  # warm-up: compilation, caches, first allocations
     best = float("inf")
     for _ in range(repeats):

@@ -1,7 +1,7 @@
 """The fast paths against the plain reference: fused engine vs stepping through the parts.
 
 ``Network.tick`` runs on the compiled, spike-driven engine (``spikey.snn.fused``)
-when it can; ``network.fused = False`` forces the reference path (each part's
+when it can; ``engine="reference"`` forces the reference path (each part's
 own batched code, itself checked against plain-loop oracles in
 test_synapse.py). Here both run the same seeds side by side: in float64 the
 spike trains must be identical and the weights, traces and potentials equal
@@ -68,7 +68,7 @@ def make(network_class=ActiveRLNetwork, rule=MSTDP, layout="dense pattern", fuse
         values.pop("state_rate_map")
     network = network_class(parts=all_parts, keys=values, batch_size=batch_size, seed=seed, dtype=dtype,
                             backend=backend, device=device)
-    network.fused = fused_on
+    network.engine = "auto" if fused_on else "reference"
     return network
 
 
@@ -219,15 +219,15 @@ def test_checkpoint_and_copy_continue_identically_on_the_fused_engine():
 def test_engine_selection():
     network = make()
     assert (network.fused_engine() is not None) == fused.available()
-    assert fused.unsupported_reason(make(fused_on=False)) == "network.fused is False" or not fused.available()
+    assert make(fused_on=False).engine_reason == "engine='reference' was requested"
     keys = {k: v for k, v in KEYS.items() if k != "potential_decay"}
     izhikevich = ActiveRLNetwork(parts=dict(inputs=RateMap, neurons=Izhikevich, weights=Random, synapses=MSTDP,
                                             readout=Threshold, rewarder=RewardFunction),
                                  keys={**keys, "firing_threshold": 30.0})
     assert izhikevich.fused_engine() is None
     if fused.available():
-        assert "Izhikevich" in fused.unsupported_reason(izhikevich)
-        assert fused.unsupported_reason(make(spike_delay=2)) == "spike_delay > 0"
+        assert "Izhikevich" in izhikevich.engine_reason
+        assert make(spike_delay=2).engine_reason.startswith("neurons: spike_delay = 2")
     pytest.importorskip("torch")
     on_torch = ActiveRLNetwork(parts=make().part_classes, keys={**KEYS, **LAYOUTS["dense pattern"][1]},
                                backend="torch")

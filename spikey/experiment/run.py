@@ -235,7 +235,8 @@ def save_local(folder: RunFolder, runner: ShardRunner, started: float) -> None:
     folder.write_metrics(runner.metrics())
     folder.write_status(mode="local", workers=1, episodes_done=runner.next_episode,
                         n_episodes=runner.experiment.n_episodes, complete=runner.done,
-                        wall_time_s=round(time.perf_counter() - started, 3))
+                        wall_time_s=round(time.perf_counter() - started, 3),
+                        engine=runner.network.engine, engine_reason=runner.network.engine_reason)
 
 
 def evaluate(experiment: Experiment, seeds: Sequence[int] | int | None = None, *, metric: str = "game_reward",

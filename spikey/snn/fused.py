@@ -3,8 +3,10 @@
 ``Network.tick`` runs its ``processing_time`` network steps here when the
 parts allow it (numpy backend, numba installed, an LIF neuron group without
 spike delay, and a Static, STDP, MSTDP or MSTDPET rule; any inputs, weights,
-readout and rewarder); otherwise it steps through the parts one network step
-at a time (the reference path, which the torch backend always takes).
+readout and rewarder, as long as no subclass overrides a method this engine
+computes itself); otherwise it steps through the parts one network step at a
+time (the reference path, which the torch backend always takes).
+``spikey.snn.engine`` makes that choice and lists what the engine replaces.
 
 The engine computes the same equations as the parts, in the same order and
 the same precision, but touches only what a step changes:
@@ -31,7 +33,6 @@ product), which changes float rounding at the last bit; the equivalence tests
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,8 @@ BLOCK_ELEMENTS = 1 << 22
 
 
 def available() -> bool:
-    """Whether the fused engine can run here (numba importable, not disabled by SPIKEY_FUSED=0)."""
-    return numba is not None and os.environ.get("SPIKEY_FUSED", "1") != "0"
+    """Whether the fused engine can run here (numba importable); ``spikey.snn.engine`` decides per network."""
+    return numba is not None
 
 
 def _jit(function):
@@ -301,40 +302,7 @@ def _run(start, steps, pending, r, reward_given, inb, rnd, has_rand,
     return log_pos, clipped
 
 
-# -- the engine ----------------------------------------------------------------------------------
-def unsupported_reason(network: Any) -> str | None:
-    """Why ``network`` cannot take the fused path (None when it can)."""
-    from spikey.snn.network import Network
-    from spikey.snn.neuron.lif import LIF
-    from spikey.snn.synapse.mstdp import MSTDP
-    from spikey.snn.synapse.mstdpet import MSTDPET
-    from spikey.snn.synapse.static import Static
-    from spikey.snn.synapse.stdp import STDP
-
-    if not available():
-        return "numba is not installed" if numba is None else "disabled by SPIKEY_FUSED=0"
-    if not getattr(network, "fused", True):
-        return "network.fused is False"
-    if network.backend.is_torch:
-        return "the torch backend steps through the parts"
-    if type(network)._network_step is not Network._network_step:
-        return f"{type(network).__name__} overrides _network_step"
-    if type(network.neurons) is not LIF:
-        return f"neurons are {type(network.neurons).__name__}, not LIF"
-    if network.neurons.params["spike_delay"] > 0:
-        return "spike_delay > 0"
-    rule = type(network.synapses)
-    if rule not in (Static, STDP, MSTDP, MSTDPET):
-        return f"synapses are {rule.__name__}"
-    if rule is STDP and network.synapses.params["normalize_columns"] is not None:
-        return "STDP normalize_columns"
-    matrix = network.weights.matrix
-    if not (isinstance(matrix, np.ndarray) and matrix.dtype == network.backend.dtype
-            and matrix.ndim in (2, 3) and matrix.flags.c_contiguous and matrix.flags.writeable):
-        return "weights.matrix is not a writable C-contiguous array of the backend dtype"
-    return None
-
-
+# -- the engine ------------------------------------------------------------------------------------
 def _structure(mask: np.ndarray | None, weight_bytes: int) -> tuple:
     """(mode, mask (G, n, N) bool, lane_mask, rp, ci, cp, ri) for the kernel."""
     dummy_ptr, dummy_idx = np.zeros((1, 1), np.int64), np.zeros(1, np.int32)
@@ -380,13 +348,16 @@ def _compiled(dispatcher: Any, args: tuple) -> Any:
 class FusedEngine:
     """Scratch space and weight structure of the fused path for one network.
 
-    Holds no reference to the network's state: every call reads the current
-    arrays from the parts (so copies, checkpoints and key changes just work).
+    ``rule`` is the kernel's rule code for the network's synapses (STATIC, STDP_RULE,
+    MSTDP_RULE or MSTDPET_RULE), as ``spikey.snn.engine.select`` found it. Holds no
+    reference to the network's state: every call reads the current arrays from the parts
+    (so copies, checkpoints and key changes just work).
     """
 
-    def __init__(self, network: Any):
+    def __init__(self, network: Any, rule: int):
         B, n_in, N = network.batch_size, network.n_inputs, network.n_neurons
         dtype = network.backend.dtype
+        self.rule = rule
         self.key = self._key(network)
         self.dtype = dtype
         self.s = np.zeros((B, n_in + N), dtype)
@@ -400,18 +371,14 @@ class FusedEngine:
 
     @staticmethod
     def _key(network: Any) -> tuple:
-        return (network.batch_size, network.n_inputs, network.n_neurons, network.n_outputs,
-                str(network.backend.dtype), type(network.synapses))
+        return (network.batch_size, network.n_inputs, network.n_neurons, network.n_outputs, network.backend.dtype)
 
-    def matches(self, network: Any) -> bool:
-        return self.key == self._key(network) and self._mask_source is network.weights.mask
+    def matches(self, network: Any, rule: int) -> bool:
+        """Whether this scratch space still fits ``network`` (sizes, dtype, rule, weight pattern)."""
+        return self.rule == rule and self.key == self._key(network) and self._mask_source is network.weights.mask
 
     def tick(self, network: Any, per_step_reward: bool) -> None:
         """Run one game step (``processing_time`` network steps) of ``network``."""
-        from spikey.snn.synapse.mstdp import MSTDP
-        from spikey.snn.synapse.mstdpet import MSTDPET
-        from spikey.snn.synapse.stdp import STDP
-
         dtype, B = self.dtype, network.batch_size
         P = network.processing_time
         neurons, synapses, weights = network.neurons, network.synapses, network.weights
@@ -430,7 +397,7 @@ class FusedEngine:
         smag = np.array(np.broadcast_to(neurons.polarities * neurons.magnitude, (B, N)), dtype=dtype)
         has_rand = neurons.any_random
         R = int(neurons.params["refractory_period"])
-        rule = {STDP: STDP_RULE, MSTDP: MSTDP_RULE, MSTDPET: MSTDPET_RULE}.get(type(synapses), STATIC)
+        rule = self.rule
         plastic = bool(network.training and synapses.plastic and rule != STATIC)
         deferred = bool(getattr(synapses, "deferred", False)) and rule in (MSTDP_RULE, MSTDPET_RULE)
         sc = np.zeros(9, dtype)

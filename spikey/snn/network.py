@@ -35,13 +35,15 @@ Examples
 from __future__ import annotations
 
 import copy as copy_module
+import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from spikey.backend import Backend, lane_seeds
 from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
-from spikey.snn.fused import FusedEngine, unsupported_reason
+from spikey.snn.engine import EngineError, choose, resolve, select
+from spikey.snn.fused import FusedEngine
 from spikey.snn.modifier.template import Modifier
 
 #: Roles of a network's parts, in construction order.
@@ -67,6 +69,12 @@ class Network(Module):
         network seeded with that value exactly.
     backend : {"numpy", "torch"}, device : str, dtype : {"float32", "float64"}
         Where and in what precision the arrays live.
+    engine : {"auto", "compiled", "reference"}, default "auto"
+        Which engine runs ticks (``spikey.snn.engine``): "auto" the compiled one where the
+        parts allow it (else the reference path, with one INFO log line saying why),
+        "reference" the parts' own methods step by step, "compiled" the compiled one or an
+        ``EngineError`` naming what prevents it. With "auto", ``SPIKEY_ENGINE`` (read now) may
+        force either.
     """
 
     namespace = "network"
@@ -77,8 +85,6 @@ class Network(Module):
     ]
     parts: dict = {}
     keys: dict = {}
-    #: Run ticks on the compiled engine where the parts allow it (see ``fused_engine``).
-    fused: bool = True
     #: Keys that size arrays: fixed once the network is built.
     SHAPE_KEYS = frozenset({"n_inputs", "n_neurons", "n_outputs", "n_actions", "processing_time",
                             "spike_log_length", "spike_delay", "stdp_window", "matrix", "matrix_mask"})
@@ -87,7 +93,8 @@ class Network(Module):
 
     def __init__(self, parts: dict | None = None, keys: dict | None = None, *, batch_size: int = 1,
                  seed: int | Sequence[int] | None = 0, backend: str | Backend = "numpy",
-                 device: str = "cpu", dtype: str = "float32", **overrides: Any):
+                 device: str = "cpu", dtype: str = "float32", engine: str = "auto", **overrides: Any):
+        self.engine_request, self.engine_requested_by = resolve(engine, f"{type(self).__name__}(engine=...)")
         part_classes = {**type(self).parts, **(parts or {})}
         config = {**type(self).keys, **(keys or {}), **overrides}
         self.part_classes = self._check_roles(part_classes)
@@ -114,6 +121,8 @@ class Network(Module):
         self.training = True
         self.total_game_steps = 0  # game steps since construction: the clock of modifiers
         self.reset()
+        if self.engine_request == "compiled":
+            choose(self, Network)  # refuse now, naming the part, rather than at the first tick
 
     # -- configuration ------------------------------------------------------------------------
     @staticmethod
@@ -299,18 +308,54 @@ class Network(Module):
         if self.training and self.synapses.plastic:
             self.synapses.update(fired * self.polarities, self.backend.cast(post), reward)
 
+    @property
+    def engine(self) -> str:
+        """The engine that runs this network's ticks: "compiled" or "reference" (see ``engine_reason``).
+
+        Assigning "auto", "compiled" or "reference" changes what is requested, as the
+        constructor argument does.
+        """
+        return select(self, Network).engine
+
+    @engine.setter
+    def engine(self, request: str) -> None:
+        before = self.engine_request, self.engine_requested_by
+        self.engine_request, self.engine_requested_by = resolve(request, f"{type(self).__name__}.engine")
+        if self.engine_request == "compiled":
+            try:
+                choose(self, Network)  # refuse now, naming the part, as the constructor does
+            except EngineError:
+                self.engine_request, self.engine_requested_by = before
+                raise
+
+    @property
+    def engine_reason(self) -> str | None:
+        """Why this network runs on the reference path (the part and what it does), None when compiled."""
+        return select(self, Network).reason
+
+    @property
+    def fused(self) -> bool:
+        """Deprecated: ``engine != "reference"`` requested; use ``engine``/``engine_request``."""
+        return self.engine_request != "reference"
+
+    @fused.setter
+    def fused(self, value: bool) -> None:
+        warnings.warn("network.fused is deprecated: set network.engine = 'reference' (or 'auto') instead.",
+                      DeprecationWarning, stacklevel=2)
+        self.engine = "auto" if value else "reference"
+
     def fused_engine(self) -> Any:
         """The compiled engine that runs this network's ticks, or None for the reference path.
 
-        ``spikey.snn.fused`` says when it applies; ``network.fused = False`` (or the
-        environment variable ``SPIKEY_FUSED=0``) forces the reference path, step by
-        step through the parts. Both compute the same equations.
+        ``spikey.snn.engine`` decides (and logs a fallback once); both paths compute the
+        same equations.
         """
-        if unsupported_reason(self) is not None:
+        selection = choose(self, Network)
+        if selection.engine != "compiled":
             return None
         engine = getattr(self, "_fused", None)
-        if engine is None or not engine.matches(self):
-            engine = self._fused = FusedEngine(self)
+        if engine is None or not engine.matches(self, selection.rule):
+            engine = self._fused = FusedEngine(self, selection.rule)
         return engine
 
     def tick(self, state: Any) -> Any:

@@ -166,7 +166,9 @@ class Weight(Part):
             matrix = np.clip(matrix, 0, np.reshape(bound, (-1, 1, 1)) if per_member_bound else bound)
             self.matrix = self.backend.asarray(np.ascontiguousarray(matrix))
         else:  # round into the final dtype first, then clip in place: no float64 copy of the batch
-            matrix = np.array(matrix, dtype=self.backend.dtype)
+            # C order: a lane-broadcast (n, N) matrix or a Fortran-ordered one keeps its layout under
+            # numpy's default order "K", which the compiled engine cannot take (spikey.snn.engine)
+            matrix = np.array(matrix, dtype=self.backend.dtype, order="C")
             np.clip(matrix, 0, bound, out=matrix)
             self.matrix = matrix
         self.clipped_to = np.array(bound)  # the bound the whole matrix respects (see clip_)
@@ -218,7 +220,7 @@ class Weight(Part):
         if self.mask is not None:
             self.matrix *= self.mask
         # Spike-driven updates bound only the entries they change; they clip everything once
-        # when the bound has changed since this (see spikey.snn.fused).
+        # when the bound has changed since this (spikey.snn.fused; also TraceSTDP.unchanged_by).
         self.clipped_to = np.array(self.params["max_weight"])
 
     @property
