@@ -281,7 +281,7 @@ def test_compiled_on_an_unsupported_network_raises_a_named_error(monkeypatch):
 def test_kinds_the_kernel_does_not_implement_are_named():
     from spikey.snn import AdaptiveLIF, Izhikevich, RLSTDP
     assert build(neurons=AdaptiveLIF, keys={"firing_threshold": 1.0}).engine_reason.startswith(
-        "neurons: AdaptiveLIF overrides fire_condition, update of LIF")
+        "neurons: AdaptiveLIF overrides threshold_eq, adapt_eq, model_state of LIF")
     izhikevich = build(neurons=Izhikevich, keys={"firing_threshold": 30.0})
     assert izhikevich.engine_reason.startswith("neurons: Izhikevich is not a kind the compiled path implements")
     assert build(synapses=RLSTDP, keys={"stdp_window": 5}).engine_reason.startswith("synapses: RLSTDP is not a kind")

@@ -69,8 +69,10 @@ REPLACES: dict[str, tuple[str, ...]] = {
     "network": ("_network_step",),
     # a game step's input spikes come from inputs.block(steps) in one draw (spike_block)
     "inputs": ("__call__", "spikes", "firing", "block", "spike_block"),
-    # fire, reset, refractory hold and LIF charge are inlined
-    "neurons": ("__call__", "fire_condition", "update", "reset_spiked", "charge"),
+    # fire, reset, refractory hold and LIF's equations are inlined
+    "neurons": ("__call__", "fire_condition", "update", "reset_spiked", "charge", "effective_threshold",
+                "charge_eq", "hold_eq", "spike_eq", "threshold_eq", "adapt_eq", "noise_eq", "random_fire",
+                "noise_draws", "model_state"),
     # synaptic input sums the spikers' rows; plasticity bounds the entries it changes
     "weights": ("propagate", "clip_"),
     # traces, pairing, eligibility and the weight change are inlined (apply_reward is not)
