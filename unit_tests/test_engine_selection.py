@@ -227,7 +227,7 @@ def test_one_info_line_per_network_that_falls_back(caplog):
     lines = [r for r in caplog.records if r.name == "spikey.engine"]
     assert len(lines) == 2 and all(r.levelno == logging.INFO for r in lines)
     assert lines[0].getMessage() == ("ActiveRLNetwork runs on the reference engine: neurons: BiasedLIF overrides "
-                                     "charge of LIF, which the compiled path computes itself")
+                                     "charge of Neuron, which the compiled path computes itself")
 
 
 @needs_numba
@@ -279,11 +279,8 @@ def test_compiled_on_an_unsupported_network_raises_a_named_error(monkeypatch):
 
 @needs_numba
 def test_kinds_the_kernel_does_not_implement_are_named():
-    from spikey.snn import AdaptiveLIF, Izhikevich, RLSTDP
-    assert build(neurons=AdaptiveLIF, keys={"firing_threshold": 1.0}).engine_reason.startswith(
-        "neurons: AdaptiveLIF overrides threshold_eq, adapt_eq, model_state of LIF")
-    izhikevich = build(neurons=Izhikevich, keys={"firing_threshold": 30.0})
-    assert izhikevich.engine_reason.startswith("neurons: Izhikevich is not a kind the compiled path implements")
+    from spikey.snn import RLSTDP, Neuron
+    assert build(neurons=Neuron).engine_reason == ("neurons: Neuron states no charge_eq.")
     assert build(synapses=RLSTDP, keys={"stdp_window": 5}).engine_reason.startswith("synapses: RLSTDP is not a kind")
 
 

@@ -39,7 +39,8 @@ import numpy as np
 from spikey.module import ConfigError
 from spikey.snn import fused
 from spikey.snn.input import RBF, TTFS, Input, Poisson, RateCode, RateMap, StaticMap
-from spikey.snn.neuron.lif import LIF
+from spikey.snn import neuron_kernel
+from spikey.snn.neuron.template import Neuron
 from spikey.snn.synapse.mstdp import MSTDP
 from spikey.snn.synapse.mstdpet import MSTDPET
 from spikey.snn.synapse.static import Static
@@ -57,7 +58,7 @@ COMPILED, REFERENCE = "compiled", "reference"
 #: equivalence tests hold equal to calling the input step by step.
 KINDS: dict[str, dict[type, Any]] = {
     "inputs": {kind: None for kind in (Input, RateMap, Poisson, StaticMap, RBF, TTFS, RateCode)},
-    "neurons": {LIF: None},
+    "neurons": {Neuron: None},
     "weights": {Weight: None},
     "synapses": {Static: fused.STATIC, STDP: fused.STDP_RULE, MSTDP: fused.MSTDP_RULE,
                  MSTDPET: fused.MSTDPET_RULE},
@@ -69,10 +70,9 @@ REPLACES: dict[str, tuple[str, ...]] = {
     "network": ("_network_step",),
     # a game step's input spikes come from inputs.block(steps) in one draw (spike_block)
     "inputs": ("__call__", "spikes", "firing", "block", "spike_block"),
-    # fire, reset, refractory hold and LIF's equations are inlined
-    "neurons": ("__call__", "fire_condition", "update", "reset_spiked", "charge", "effective_threshold",
-                "charge_eq", "hold_eq", "spike_eq", "threshold_eq", "adapt_eq", "noise_eq", "random_fire",
-                "noise_draws", "model_state"),
+    # the fire -> reset -> charge skeleton is generated around the model's own equations
+    # (spikey.snn.neuron_kernel): a model states equations, it does not override the skeleton
+    "neurons": ("__call__", "fire_condition", "update", "reset_spiked", "charge", "effective_threshold"),
     # synaptic input sums the spikers' rows; plasticity bounds the entries it changes
     "weights": ("propagate", "clip_"),
     # traces, pairing, eligibility and the weight change are inlined (apply_reward is not)
@@ -165,6 +165,11 @@ def class_reason(network_cls: type, network_base: type, inputs: type, neurons: t
         if changed:
             return (f"{role}: {cls.__name__} overrides {', '.join(changed)} of {base.__name__}, which the "
                     f"compiled path computes itself", fused.STATIC)
+        if role == "neurons":
+            try:
+                neuron_kernel.equations(cls)
+            except neuron_kernel.NeuronKernelError as error:
+                return f"neurons: {error}", fused.STATIC
         if role == "synapses":
             rule = KINDS[role][base]
     return None, rule
@@ -172,10 +177,7 @@ def class_reason(network_cls: type, network_base: type, inputs: type, neurons: t
 
 def _state_reason(network: Any, rule: int) -> str | None:
     """Why this network's keys or arrays keep it off the compiled path (None: they do not)."""
-    neurons, weights = network.neurons, network.weights
-    delay = neurons.params["spike_delay"]
-    if delay > 0:
-        return f"neurons: spike_delay = {delay} (the compiled path delivers spikes in the step they fire)"
+    weights = network.weights
     if rule == fused.STDP_RULE and network.synapses.params["normalize_columns"] is not None:
         return "synapses: STDP normalize_columns is set (the compiled path does not normalise columns)"
     matrix, dtype = weights.matrix, network.backend.dtype

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from spikey.snn import neuron_kernel
+
 try:  # numba is optional: without it every network takes the reference path
     import numba
 except ImportError:  # pragma: no cover - exercised where numba is absent
@@ -212,96 +214,6 @@ def _plasticity(n_in, fa, pol, x, y, z, esum, W, lane_w, mode, mask, lane_mask, 
     return event
 
 
-@_jit
-def _run(start, steps, pending, r, reward_given, inb, rnd, has_rand,
-         V, refr, fb, nparam, smag, refractory_period,
-         s, fa, cur, log, log_pos, counts,
-         W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
-         pol, x, y, z, esum, sc, rule, deferred, lr, maxw, plastic, full_clip, defer_last):
-    """Run ``steps`` network steps (block rows ``start``..) for all lanes; returns (log_pos, clipped).
-
-    ``pending``: first apply the plasticity of the previous step (whose spikes are
-    in ``fa``) with reward ``r`` (if ``reward_given``). With ``defer_last`` the last
-    step's plasticity is left pending for the next call (the caller computes its
-    reward in between); otherwise each step's plasticity runs with no reward.
-    """
-    B, n = fa.shape
-    N = V.shape[1]
-    n_in = n - N
-    n_out = counts.shape[1]
-    L = log.shape[0]
-    one, zero = sc[5], sc[6]
-    refractory_reset = sc[7]
-    clipped = False
-    if pending and plastic:
-        if _plasticity(n_in, fa, pol, x, y, z, esum, W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
-                       sc, rule, deferred, lr, maxw, r, reward_given, full_clip and not clipped):
-            clipped = True
-    for k in range(start, start + steps):
-        for b in range(B):
-            threshold, v_rest, p_rand, retain = nparam[b, 0], nparam[b, 1], nparam[b, 2], nparam[b, 3]
-            wl = b if lane_w else 0
-            g = b if lane_mask else 0
-            # inputs, then fire from the current state (Neuron.__call__)
-            for i in range(n_in):
-                value = inb[k, b, i]
-                s[b, i] = value
-                fa[b, i] = value != zero
-            for j in range(N):
-                fire = V[b, j] >= threshold
-                if has_rand and rnd[k, b, j] < p_rand:
-                    fire = True
-                if refractory_period > 0:
-                    if refr[b, j] > zero:
-                        fire = False
-                    elif fire:
-                        refr[b, j] = refractory_reset
-                fb[b, j] = fire
-                value = smag[b, j] if fire else zero
-                s[b, n_in + j] = value
-                fa[b, n_in + j] = value != zero
-            # synaptic input: the rows of this step's spikers (Weight.propagate)
-            for j in range(N):
-                cur[b, j] = zero
-            for i in range(n):
-                value = s[b, i]
-                if value == zero:
-                    continue
-                if mode == INDEX_LISTS:
-                    for kk in range(rp[g, i], rp[g, i + 1]):
-                        j = ci[kk]
-                        cur[b, j] += value * W[wl, i, j]
-                else:
-                    for j in range(N):
-                        cur[b, j] += value * W[wl, i, j]
-            # reset, refractory hold and LIF charge (Neuron.update, LIF.charge)
-            for j in range(N):
-                current = cur[b, j]
-                if refractory_period > 0:
-                    left = refr[b, j] - one
-                    if left < zero:
-                        left = zero
-                    refr[b, j] = left
-                    if fb[b, j] or left > zero:
-                        V[b, j] = v_rest
-                    if left > zero:
-                        current = zero
-                elif fb[b, j]:
-                    V[b, j] = v_rest
-                V[b, j] = v_rest + (V[b, j] - v_rest) * retain + current
-            for i in range(n):
-                log[log_pos, b, i] = fa[b, i]
-            for o in range(n_out):
-                if fa[b, n - n_out + o]:
-                    counts[b, o] += one
-        log_pos = (log_pos + 1) % L
-        if plastic and not (defer_last and k == start + steps - 1):
-            if _plasticity(n_in, fa, pol, x, y, z, esum, W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
-                           sc, rule, deferred, lr, maxw, r, False, full_clip and not clipped):
-                clipped = True
-    return log_pos, clipped
-
-
 # -- the engine ------------------------------------------------------------------------------------
 def _structure(mask: np.ndarray | None, weight_bytes: int) -> tuple:
     """(mode, mask (G, n, N) bool, lane_mask, rp, ci, cp, ri) for the kernel."""
@@ -368,6 +280,7 @@ class FusedEngine:
         self.structure = _structure(None if weights.mask is None else np.asarray(weights.mask),
                                     B * (n_in + N) * N * np.dtype(dtype).itemsize)
         self._dummy3 = np.zeros((1, 1, 1), dtype)
+        self._dummy4 = np.zeros((1, 1, 1, 1), dtype)
 
     @staticmethod
     def _key(network: Any) -> tuple:
@@ -384,19 +297,28 @@ class FusedEngine:
         neurons, synapses, weights = network.neurons, network.synapses, network.weights
         n_in, N = network.n_inputs, network.n_neurons
         # state arrays the kernel updates in place: make sure they are ours, contiguous, typed
-        for name, kind in (("potential", dtype), ("refractory", dtype), ("fired", bool)):
+        compiled = neuron_kernel.kernel(type(neurons))
+        for name, kind in [(name, dtype) for name in compiled.State._fields] + [("refractory", dtype),
+                                                                                ("fired", bool)]:
             value = getattr(neurons, name)
             if not (isinstance(value, np.ndarray) and value.dtype == kind and value.flags.c_contiguous
                     and value.flags.writeable and value.shape == (B, N)):
                 setattr(neurons, name, np.array(np.broadcast_to(value, (B, N)), dtype=kind))
-        nparam = np.empty((B, 4), dtype)
-        nparam[:, 0] = _lanes(neurons.threshold, B, dtype)
-        nparam[:, 1] = _lanes(neurons.v_rest, B, dtype)
-        nparam[:, 2] = _lanes(neurons.p_rand, B, dtype)
-        nparam[:, 3] = _lanes(neurons.retain, B, dtype)
+        state = compiled.State(*[getattr(neurons, name) for name in compiled.State._fields])
+        params = compiled.Params(*[_lanes(neuron_kernel.parameter_value(neurons, name), B, dtype)
+                                   for name in compiled.Params._fields])
         smag = np.array(np.broadcast_to(neurons.polarities * neurons.magnitude, (B, N)), dtype=dtype)
         has_rand = neurons.any_random
         R = int(neurons.params["refractory_period"])
+        if neurons.delay_line is not None:
+            if not (neurons.delay_line.dtype == dtype and neurons.delay_line.flags.c_contiguous
+                    and neurons.delay_line.flags.writeable):
+                neurons.delay_line = np.ascontiguousarray(neurons.delay_line, dtype=dtype)
+            delay_line, delay_slot = neurons.delay_line, np.array([neurons._delay_slot], np.int64)
+        else:
+            delay_line, delay_slot = self._dummy3, np.array([-1], np.int64)
+        random_fire = has_rand and type(neurons).random_fire
+        noise_draws = len(type(neurons).noise_draws) if has_rand and type(neurons).noise_eq is not None else 0
         rule = self.rule
         plastic = bool(network.training and synapses.plastic and rule != STATIC)
         deferred = bool(getattr(synapses, "deferred", False)) and rule in (MSTDP_RULE, MSTDPET_RULE)
@@ -428,24 +350,26 @@ class FusedEngine:
         counts, log = network.output_counts, network._log
         pos = network._log_position
         no_reward = np.zeros(B, np.float64)
-        chunk = max(1, min(P, BLOCK_ELEMENTS // max(1, B * (N if has_rand else n_in + 1))))
+        chunk = max(1, min(P, BLOCK_ELEMENTS // max(1, B * (n_in + 1 + N * (random_fire + noise_draws)))))
         done = 0
         clipped_any = False
         while done < P:
             steps = min(chunk, P - done)
             inb = np.ascontiguousarray(network.inputs.block(steps), dtype=dtype)
             rnd = (np.ascontiguousarray(neurons.stream("random_fire", (N,)).uniforms(steps), dtype=dtype)
-                   if has_rand else self._dummy3)
-            args = (inb, rnd, has_rand, neurons.potential, neurons.refractory, neurons.fired, nparam, smag, R,
-                    self.s, self.fa, self.cur, log)
+                   if random_fire else self._dummy3)
+            noise = (np.ascontiguousarray(neurons.stream("noise", (noise_draws, N)).uniforms(steps), dtype=dtype)
+                     if noise_draws else self._dummy4)
+            args = (inb, rnd, noise, has_rand, bool(neurons.training), state, params, neurons.refractory,
+                    neurons.fired, smag, R, delay_line, delay_slot, self.s, self.fa, self.cur, log)
             tail = (counts, W3, lane_w, mode, mask, lane_mask, rp, ci, cp, ri, pol, x, y, z, esum, sc, rule,
                     deferred, lr, maxw, plastic)
             if not per_step_reward:
-                pos, clipped = _run(0, steps, False, no_reward, False, *args, pos, *tail,
+                pos, clipped = compiled.run(0, steps, False, no_reward, False, *args, pos, *tail,
                                     full_clip and not clipped_any, False)
                 clipped_any |= clipped
             else:
-                run = _compiled(_run, (0, 1, False, no_reward, False, *args, pos, *tail, False, True))
+                run = _compiled(compiled.run, (0, 1, False, no_reward, False, *args, pos, *tail, False, True))
                 reward, pending, given = no_reward, False, False
                 outputs = slice(n_in + N - network.n_outputs, None)
                 step_reward = network.step_reward
@@ -466,5 +390,7 @@ class FusedEngine:
             done += steps
         network._log_position = pos
         network._logged += P
+        if neurons.delay_line is not None:
+            neurons._delay_slot = int(delay_slot[0])
         if clipped_any:
             weights.clipped_to = bound.copy()
