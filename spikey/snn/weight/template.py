@@ -166,7 +166,9 @@ class Weight(Part):
             matrix = np.clip(matrix, 0, np.reshape(bound, (-1, 1, 1)) if per_member_bound else bound)
             self.matrix = self.backend.asarray(np.ascontiguousarray(matrix))
         else:  # round into the final dtype first, then clip in place: no float64 copy of the batch
-            matrix = np.array(matrix, dtype=self.backend.dtype)
+            # order="C": a copy of a broadcast (n, N) matrix would otherwise keep the lane axis innermost,
+            # and the compiled engine (spikey.snn.fused) takes only C-contiguous weights
+            matrix = np.array(matrix, dtype=self.backend.dtype, order="C")
             np.clip(matrix, 0, bound, out=matrix)
             self.matrix = matrix
         self.clipped_to = np.array(bound)  # the bound the whole matrix respects (see clip_)
