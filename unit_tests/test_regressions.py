@@ -9,8 +9,8 @@ import pytest
 
 import spikey.meta.population as population_module
 from spikey.meta.population import Population
-from spikey.snn import LIF, MSTDP, MSTDPET, STDP, ActiveRLNetwork, Manual, MatchExpected, Network, RLNetwork, Static, \
-    StaticMap, Threshold, fused
+from spikey.snn import (LIF, MSTDP, MSTDPET, STDP, ActiveRLNetwork, Manual, MatchExpected, Network, RLNetwork,
+                        Static, StaticMap, Threshold, fused)
 
 from test_speed_equivalence import make, play  # the fused/reference comparison set-up, one home
 
@@ -19,8 +19,9 @@ needs_numba = pytest.mark.skipif(not fused.available(), reason="numba is not ins
 
 # -- per-lane learning rates on the compiled engine ------------------------------------------------
 RATES_PER_LANE = [0.09, 0.0, 0.03, 0.006]  # lane 0 the largest, lane 1 not learning at all
-LEARNING_CASES = [(Network, STDP, {"rewarder": None}), (ActiveRLNetwork, MSTDP, {}), (ActiveRLNetwork, MSTDPET, {}),
-                  (RLNetwork, MSTDP, {"rewarder": MatchExpected}), (RLNetwork, MSTDPET, {"rewarder": MatchExpected})]
+LEARNING_CASES = [(Network, STDP, {"rewarder": None}), (ActiveRLNetwork, MSTDP, {}),
+                  (ActiveRLNetwork, MSTDPET, {}), (RLNetwork, MSTDP, {"rewarder": MatchExpected}),
+                  (RLNetwork, MSTDPET, {"rewarder": MatchExpected})]
 
 
 @needs_numba
