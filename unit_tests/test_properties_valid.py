@@ -185,7 +185,8 @@ def any_output_reward(state, action, state_next, params):
     """reward_mult where the action (or any output spike) is non-zero, else -punish_mult; (B,)."""
     B = np.asarray(state).shape[0]
     hit = np.asarray(action, dtype=float).reshape(B, -1).sum(axis=1) > 0
-    return np.where(hit, np.broadcast_to(params["reward_mult"], (B,)), -np.broadcast_to(params["punish_mult"], (B,)))
+    reward, punish = (np.broadcast_to(params[name], (B,)) for name in ("reward_mult", "punish_mult"))
+    return np.where(hit, reward, -punish)
 
 
 class RowCurrents:
@@ -417,12 +418,14 @@ def check_state(network) -> None:
     W = network.backend.to_numpy(weights.matrix)
     assert W.dtype == np.dtype(network.backend.dtype_name)
     W = W if W.ndim == 3 else W[None]
-    bound = np.broadcast_to(np.asarray(weights.params["max_weight"], dtype=W.dtype).reshape(-1), (network.batch_size,))
+    bound = np.asarray(weights.params["max_weight"], dtype=W.dtype).reshape(-1)
+    bound = np.broadcast_to(bound, (network.batch_size,))
     assert (W >= 0).all(), W.min()
     assert (W <= bound[:W.shape[0], None, None]).all(), (W.max(axis=(1, 2)), bound)
     present = np.broadcast_to(weights.mask_numpy, W.shape)
     assert (W[~present] == 0).all(), "a weight grew where no synapse exists"
-    np.testing.assert_array_equal(np.broadcast_to(weights.mask_numpy, np.shape(weights.initial)), weights.initial != 0)
+    initial = weights.initial
+    np.testing.assert_array_equal(np.broadcast_to(weights.mask_numpy, initial.shape), initial != 0)
 
 
 def play(network, game, steps: int) -> list:
@@ -513,8 +516,9 @@ def test_random_valid_configuration_builds_steps_and_keeps_invariants(focus, dat
 
 
 @pytest.mark.xfail(strict=True, raises=ConfigError,
-                   reason="RateMap/Poisson size an array state_rate_map as if one state axis indexed it: an array "
-                          "(2, 2, m) looked up by two-bit states gives m rates, yet n_inputs must be a multiple of 2m")
+                   reason="RateMap/Poisson size an array state_rate_map as if one state axis indexed it: an "
+                          "array (2, 2, m) looked up by two-bit states gives m rates, yet n_inputs must be a "
+                          "multiple of 2m")
 def test_rate_map_array_indexed_by_two_bits_accepts_any_copies():
     table = np.array([[[0.0], [1.0]], [[1.0], [0.0]]])  # (2, 2, 1): one rate per two-bit state
     inputs = snn.RateMap(n_inputs=1, state_rate_map=table, batch_size=2)
