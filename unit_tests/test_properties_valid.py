@@ -245,8 +245,6 @@ def configuration(data, focus: str) -> dict:
         states = [(a, b) for a in (0, 1) for b in (0, 1)]
         if draw(st.booleans(), label="rate map as an array"):
             keys["state_rate_map"] = np.array([draw(rates) for _ in states]).reshape(2, 2, m)
-            # an even number of copies: see test_rate_map_array_indexed_by_two_bits_accepts_any_copies
-            copies = 2 * (1 + copies % 2)
         else:
             keys["state_rate_map"] = {s: draw(rates) for s in states}
         keys["n_inputs"] = m * copies
@@ -515,12 +513,18 @@ def test_random_valid_configuration_builds_steps_and_keeps_invariants(focus, dat
         np.testing.assert_array_equal(arrays(network)[where], value, err_msg=f"{where} changed in eval()")
 
 
-@pytest.mark.xfail(strict=True, raises=ConfigError,
-                   reason="RateMap/Poisson size an array state_rate_map as if one state axis indexed it: an "
-                          "array (2, 2, m) looked up by two-bit states gives m rates, yet n_inputs must be a "
-                          "multiple of 2m")
+
 def test_rate_map_array_indexed_by_two_bits_accepts_any_copies():
+    """An array (2, 2, m) looked up by two-bit states gives m rates: n_inputs may be any multiple of m
+    (it was once sized as if one state axis indexed it, demanding a multiple of 2m)."""
     table = np.array([[[0.0], [1.0]], [[1.0], [0.0]]])  # (2, 2, 1): one rate per two-bit state
     inputs = snn.RateMap(n_inputs=1, state_rate_map=table, batch_size=2)
     inputs.update(np.array([[0, 1], [1, 1]]))
     np.testing.assert_array_equal(inputs(), [[1.0], [0.0]])
+    # sizes no state shape can give are refused when the part is built ...
+    with pytest.raises(ConfigError, match=r"'n_inputs' = 3 is not a multiple of the rate vector size 4 or 2"):
+        snn.RateMap(n_inputs=3, state_rate_map=np.zeros((2, 2, 2)))
+    # ... and a size that only some state shapes fit, when states of another shape arrive
+    scalar_states = snn.RateMap(n_inputs=2, state_rate_map=np.zeros((3, 2, 2)))
+    with pytest.raises(ConfigError, match=r"'n_inputs' = 2 is not a multiple of .* size 4 .* shape \(\)"):
+        scalar_states.update(np.array([1]))
