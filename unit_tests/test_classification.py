@@ -199,14 +199,16 @@ class DigitNet(RLNetwork):
 def test_experiment_loop_game_reward_is_the_accuracy():
     game = Digits(batch_size=3, seed=0)
     network = DigitNet(batch_size=3, seed=0, expected_value=game.expected_value)
-    correct = []
-    frame = run_episodes(network, game, 2, 15,
-                         callbacks=[lambda record, net, g, step: correct.append(np.array(step["info"]["correct"]))
-                                    if "info" in step else None])
-    assert (frame.length == 15).all()
+    steps = []
+    frame = run_episodes(network, game, 2, 15, callbacks=[lambda record, net, g, step: steps.append(step)])
+    assert len(steps) == 30 and (frame.length == 15).all()
+    assert frame[["episode", "lane"]].values.tolist() == [[e, lane] for e in range(2) for lane in range(3)]
+    # the game's judgement, recomputed from the actions and the labels they were judged against
+    correct = np.array([step["info"]["correct"] for step in steps])                        # (30, 3)
+    np.testing.assert_array_equal(correct, [np.asarray(s["action"]) == s["info"]["target"] for s in steps])
+    per_episode = correct.reshape(2, 15, 3).mean(axis=1).reshape(-1)
+    np.testing.assert_allclose(frame.game_reward, per_episode)
+    np.testing.assert_allclose(frame.accuracy, per_episode)
     # MatchExpected (reward 1 / punish 0) agrees with the game's own judgement at every step.
+    np.testing.assert_array_equal(np.array([s["reward"] for s in steps]), correct.astype(float))
     np.testing.assert_allclose(frame.reward, frame.game_reward)
-    if correct:
-        np.testing.assert_allclose(frame.game_reward, np.array(correct).reshape(2, 15, 3).mean(axis=1).reshape(-1))
-    if "accuracy" in frame:
-        np.testing.assert_allclose(frame.accuracy, frame.game_reward)

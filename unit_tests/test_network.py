@@ -221,8 +221,13 @@ def test_set_key_changes_parts_and_validates():
 
 
 def test_spike_log_is_a_ring_buffer():
-    net = SmallXOR(batch_size=1, spike_log_length=7, prob_rand_fire=0.2)
-    state = np.array([[1, 0]])
-    for _ in range(3):
+    """A 7-step log holds exactly the last 7 steps of a log long enough to keep everything, oldest first."""
+    net = SmallXOR(batch_size=2, spike_log_length=7, prob_rand_fire=0.2)
+    whole = SmallXOR(batch_size=2, spike_log_length=3 * 25, prob_rand_fire=0.2)
+    state = np.array([[1, 0], [1, 1]])
+    for _ in range(3):  # 75 steps: the short log wraps ten times
         net.tick(state)
-    assert net.spike_log.shape == (1, 7, 11) and net._log.shape[0] == 7
+        whole.tick(state)
+    assert net._log.shape[0] == 7 and net.spike_log.shape == (2, 7, 11)
+    assert whole.spike_log.shape == (2, 75, 11) and whole.spike_log[:, -7:].any()
+    np.testing.assert_array_equal(net.spike_log, whole.spike_log[:, -7:])

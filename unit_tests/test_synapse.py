@@ -14,7 +14,7 @@ import pytest
 from spikey.backend import Backend
 from spikey.module import KeyRangeError, KeyTypeError, MissingKeyError
 from spikey.snn import (ActiveRLNetwork, LIF, Manual, MSTDP, MSTDPET, Network, Random, RateMap,
-                        RewardFunction, RLNetwork, RLSTDP, STDP, Threshold)
+                        RewardFunction, RLNetwork, RLSTDP, STDP, Threshold, fused)
 from spikey.snn.synapse.rlstdp import window_kernel
 
 B, N_IN, N, T = 3, 4, 5, 200
@@ -452,9 +452,14 @@ def play(net, ticks, seed):
         net.reward(state, action)
 
 
+@pytest.mark.parametrize("fused_on", [True, False], ids=["compiled", "reference"])
 @pytest.mark.parametrize("network_cls,rule,extra", NETWORK_CASES)
-def test_eval_stops_learning(network_cls, rule, extra):
+def test_eval_stops_learning(network_cls, rule, extra, fused_on):
     net = tiny_network(network_cls, rule, extra)
+    net.fused = fused_on
+    # The path that runs is asserted, so the compiled engine's eval is checked too (RLSTDP has none).
+    compiled = fused_on and fused.available() and rule in (STDP, MSTDP, MSTDPET)
+    assert (net.fused_engine() is not None) == compiled, fused.unsupported_reason(net)
     before = net.backend.to_numpy(net.weights.matrix).copy()
     play(net, 20, seed=0)
     trained = net.backend.to_numpy(net.weights.matrix).copy()

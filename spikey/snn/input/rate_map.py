@@ -48,13 +48,19 @@ class RateMap(Input):
                                   f"(spike probabilities per step): {rates.ravel()[:6].tolist()}.",
                                   key="state_rate_map", part=name, value=rates,
                                   expected="probabilities per step in [0, 1]")
-        sizes = {v.size for v in self._table.values()} if isinstance(self._table, dict) \
-            else {int(np.prod(self._table.shape[1:]))}
-        for size in sizes:
-            if size == 0 or self.n_inputs % size:
-                raise ConfigError(f"{name}: key 'n_inputs' = {self.n_inputs} is not a multiple of the "
-                                  f"rate vector size {size} from 'state_rate_map'.", key="n_inputs",
-                                  part=name, value=self.n_inputs, expected=f"a multiple of {size}")
+        if isinstance(self._table, dict):  # every state's rate vector must fit
+            sizes = sorted({v.size for v in self._table.values()})
+            unfit = [size for size in sizes if not size or self.n_inputs % size]
+            size = unfit[0] if unfit else None
+        else:  # states of k components index the first k axes (k is known only once states arrive):
+            shape = self._table.shape  # rate vectors of prod(shape[k:]) rates, one k must fit
+            sizes = [int(np.prod(shape[k:])) for k in range(1, len(shape))]
+            fits = any(size and self.n_inputs % size == 0 for size in sizes)
+            size = None if fits else " or ".join(str(size) for size in sizes)
+        if size is not None:
+            raise ConfigError(f"{name}: key 'n_inputs' = {self.n_inputs} is not a multiple of the "
+                              f"rate vector size {size} from 'state_rate_map'.", key="n_inputs",
+                              part=name, value=self.n_inputs, expected=f"a multiple of {size}")
         self.rates = None
 
     def probabilities(self, rates: np.ndarray) -> np.ndarray:
@@ -67,5 +73,11 @@ class RateMap(Input):
         states = self.lane_states(state)
         rates = np.stack([r.ravel() for r in lookup(type(self).__name__, "state_rate_map",
                                                     self._table, states)])
+        if not rates.shape[1] or self.n_inputs % rates.shape[1]:
+            name = type(self).__name__
+            raise ConfigError(f"{name}: key 'n_inputs' = {self.n_inputs} is not a multiple of the rate vector "
+                              f"size {rates.shape[1]} that 'state_rate_map' gives for states of shape "
+                              f"{states.shape[1:]}.", key="n_inputs", part=name, value=self.n_inputs,
+                              expected=f"a multiple of {rates.shape[1]}")
         repeats = self.n_inputs // rates.shape[1]
         self.rates = self.backend.asarray(np.tile(rates, (1, repeats)))
