@@ -29,6 +29,7 @@ spikey.module.KeyRangeError: search space: key 'potential_decay' bounds [0.5, 2.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -109,6 +110,9 @@ def _range_domain(key: Key, name: str, spec: dict) -> Any:
         if not isinstance(bound, numbers.Real) or isinstance(bound, bool):
             raise KeyTypeError(f"search space: key '{name}' bound {bound!r} is not a number.", key=name,
                                value=spec, expected="numbers")
+        if not math.isfinite(bound):
+            raise KeyRangeError(f"search space: key '{name}' bound {bound!r} is not finite; a range needs "
+                                f"finite bounds.", key=name, value=spec, expected="finite numbers")
     if not low < high:
         raise KeyRangeError(f"search space: key '{name}' bounds [{low}, {high}] are empty; expected low < high.",
                             key=name, value=spec, expected="low < high")
