@@ -25,6 +25,6 @@ setup(
     ],
     entry_points={"console_scripts": ["spikey=spikey.cli:main"]},
     extras_require={
-        "dev": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
+        "dev": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6", "hypothesis>=6.100"],
     },
 )

@@ -255,8 +255,10 @@ class Key:
                     f"{part}: key '{self.name}' has {array.shape} values per network; expected a "
                     f"scalar or one value per network of the batch, shape ({batch_size},).",
                     key=self.name, part=part, value=value, expected=self.expected())
-            checked = [self._check_scalar(v.item() if hasattr(v, "item") else v, part, float_dtype)
-                       for v in array]
+            # Each element as given (np.asarray would turn [0.5, False] into floats and hide the bool).
+            items = value if isinstance(value, (list, tuple)) else array
+            checked = [self._check_scalar(v.item() if isinstance(v, (np.generic, np.ndarray)) else v, part,
+                                          float_dtype) for v in items]
             return np.asarray(checked)
         return self._check_scalar(value, part, float_dtype)
 

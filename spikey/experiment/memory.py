@@ -5,8 +5,8 @@ neurons, float itemsize s (4 for float32, 8 for float64), holds
 
 * weights ``(B, n, N)`` (one ``(n, N)`` matrix shared by all lanes when the synapses
   are static), and when plastic, the rule's ``(B, n, N)`` traces (``trace`` of
-  MSTDPET, ``eligibility_sum`` of MSTDP/MSTDPET) and about two ``(B, n, N)``
-  temporaries of a step's update (the STDP pairing term and the weight change);
+  MSTDPET, ``eligibility_sum`` of MSTDP/MSTDPET) and about one ``(B, n, N)``
+  temporary of a step's update (the STDP pairing term);
 * the spike log, ``spike_log_length`` (default ``processing_time``) x B x n booleans;
 * the input block of a game step, ``processing_time x B x n_inputs`` floats;
 * neuron state, a few ``(B, N)`` arrays and the ``spike_delay`` line;
@@ -40,8 +40,9 @@ from spikey.module import ConfigError
 #: Bytes each lane costs whatever its size: its seed, per-part random streams and bookkeeping
 #: (measured: about 3-4 KB per lane on numpy for a 3-neuron network; rounded up).
 PER_LANE_BYTES = 4096
-#: (B, n, N) temporaries of one plasticity step (the pairing term and the weight change).
-UPDATE_TEMPORARIES = 2
+#: (B, n, N) temporaries of one plasticity step (the pairing term of the reference path; measured RSS
+#: of the fused path fits 1 better than 2).
+UPDATE_TEMPORARIES = 1
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
