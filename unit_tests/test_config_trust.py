@@ -43,8 +43,8 @@ def test_call_os_system_through_the_cli_runs_nothing_and_names_the_reference(tmp
     config["keys"]["matrix"] = {"call": "os:system", "args": ["touch MARKER"]}
     (tmp_path / "evil.yaml").write_text(yaml.safe_dump(config))
     code, _, err = cli("run", "evil.yaml", "--quiet", "--out", "run", cwd=tmp_path)
-    assert code == 2 and "'os:system'" in err and "refused" in err and "Traceback" not in err
     assert not (tmp_path / "MARKER").exists() and not (tmp_path / "run").exists()
+    assert code == 2 and "'os:system'" in err and "refused" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("reference", [

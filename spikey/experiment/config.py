@@ -328,7 +328,8 @@ class Experiment:
         see ``spikey.experiment.references`` (files named as ``file.py:attr`` need no entry).
     max_memory : int or str, optional
         Refuse to build when the estimated memory exceeds this (bytes, or ``"4GB"``, ``"512MiB"``);
-        the memory available is always a limit (``spikey.experiment.memory``).
+        the memory available is always a limit (``spikey.experiment.memory``). A limit of the
+        machine, so ``to_dict`` (a run folder's ``config.json``) leaves it out.
     base_dir : str, optional
         Folder relative file references are looked up from (the config file's folder).
     """
@@ -476,7 +477,12 @@ class Experiment:
         needed = [references.needs_trust(r) for r in _object_references(
             [self.network, self.game, self.builder, self.parts, self.modifiers, self.keys, self.callbacks,
              self.builder_args])]
-        data["trusted_modules"] = list(dict.fromkeys(self.trusted_modules + [n for n in needed if n]))
+        trusted = list(dict.fromkeys(self.trusted_modules + [n for n in needed if n]))
+        if trusted:
+            data["trusted_modules"] = trusted
+        else:
+            del data["trusted_modules"]  # config.json of folders written before the field reads the same
+        del data["max_memory"]  # a limit of the machine that runs it, not part of the experiment
         return data
 
     def replace(self, **changes: Any) -> "Experiment":
