@@ -31,6 +31,13 @@ Config files (YAML or JSON) hold the same fields::
     checkpoint_every: 1             # episodes between checkpoints
     callbacks: ["examples/florian_xor.py:record_rates"]   # custom per-step metrics
     sweep: {...}                    # settings of `spikey sweep` (spikey.meta.tune)
+    trusted_modules: [mylab]        # modules references may name besides spikey and numpy
+    max_memory: 4GB                 # refuse to build above this estimate (spikey.experiment.memory)
+
+What a reference may name (spikey's part library, numpy, files the config
+names, modules listed in ``trusted_modules``; never ``os``, ``subprocess``, ...)
+is decided in ``spikey.experiment.references``. Numbers are read with YAML 1.2
+floats (``load_yaml``): ``1e-3`` is a number.
 
 Values JSON cannot hold are written in these forms and turned into Python
 objects when the network is built (on the machine that builds it):

@@ -7,8 +7,8 @@ A config is code only where it names code. A reference resolves only to
   ``spikey.module``), and functions and classes of ``numpy`` (its file
   reading/writing and compilation helpers excepted);
 * a Python file the config names, ``"path/to/file.py:attr"`` (looked up from
-  the config file's folder, then the working directory): naming a file is the
-  explicit act that runs it;
+  the config file's folder, then the working directory, then ``sys.path``):
+  naming a file is the explicit act that runs it;
 * a module the user names as trusted: the config's ``trusted_modules: [mypkg]``,
   ``spikey run --trust-module mypkg``, or ``Experiment(trusted_modules=[...])``.
 
@@ -198,17 +198,18 @@ def _describe(obj: Any) -> str:
 
 
 def find_file(path: str, base_dir: str | None) -> Path:
-    """The file a ``file.py`` reference names: from ``base_dir`` (the config's folder), the working directory
-    or the original working directory of a Ray Tune trial; absolute paths as given."""
+    """The file a ``file.py`` reference names: from ``base_dir`` (the config's folder), the working directory,
+    the original working directory of a Ray Tune trial, then ``sys.path`` (where Ray puts the driver's
+    folder on a worker); absolute paths as given. The file is named, so where it is found widens nothing."""
     candidates = [Path(path)] if os.path.isabs(path) else []
     if not candidates:
-        bases = [base_dir, os.getcwd(), os.environ.get("TUNE_ORIG_WORKING_DIR")]
+        bases = [base_dir, os.getcwd(), os.environ.get("TUNE_ORIG_WORKING_DIR")] + sys.path
         candidates = [Path(b) / path for b in dict.fromkeys(bases) if b]
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-    raise ExperimentError(f"reference file '{path}' not found (looked in {[str(c.parent) for c in candidates]}).",
-                          key=path, value=path, expected="an existing .py file next to the config")
+    raise ExperimentError(f"reference file '{path}' not found (looked in {[str(c.parent) for c in candidates[:3]]} "
+                          f"and sys.path).", key=path, value=path, expected="an existing .py file next to the config")
 
 
 def load_file_module(path: str | Path, base_dir: str | None = None) -> Any:
