@@ -283,8 +283,8 @@ def _config_classes(experiment, notes: list[str]) -> list[tuple[str, type]]:
     from spikey.experiment.config import game_classes_by_name, part_classes_by_name, resolve_class
     from spikey.experiment.references import UserCodeNotImported
     if experiment.builder is not None:
-        notes.append(f"builder = {experiment.builder!r} is user code: `spikey keys` does not run it, so the keys of "
-                     f"the network it builds are not listed.")
+        notes.append(f"builder = {experiment.builder!r} is user code: `spikey keys` does not run it, so the "
+                     f"keys of the network it builds are not listed.")
         return []
     out: list[tuple[str, type]] = []
     try:

@@ -330,7 +330,7 @@ class Module:
 
     @classmethod
     def resolve(cls, config: dict, batch_size: int = 1, float_dtype: Any = None) -> dict[str, Any]:
-        """Pick, default and validate this part's keys from a flat config (``float_dtype``: see ``Key.validate``)."""
+        """Pick, default and validate this part's keys from a flat config (``float_dtype``: see ``validate``)."""
         part = cls.__name__
         values = {}
         for name, key in cls.key_map().items():

@@ -99,7 +99,7 @@ from spikey.experiment import references
 # What a config may run lives in spikey.experiment.references; these names stay importable from here.
 from spikey.experiment.references import (ExperimentError, RefusedReferenceError, is_reference,  # noqa: F401
                                           load_file_module, reference_of, resolve_reference)
-from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
+from spikey.module import Key, Module, UnknownKeyError, suggest
 
 #: Roles of network parts and the family template each must extend (checked when resolving).
 PART_FAMILIES = {"inputs": "Input", "neurons": "Neuron", "weights": "Weight", "synapses": "Synapse",

@@ -92,7 +92,8 @@ class Estimate:
         return max((t.bytes for t in self.terms), default=0)
 
     def describe(self) -> str:
-        parts = [f"{t.name} {format_size(t.bytes)} ({t.formula})" for t in sorted(self.terms, key=lambda t: -t.bytes)
+        largest_first = sorted(self.terms, key=lambda t: -t.bytes)
+        parts = [f"{t.name} {format_size(t.bytes)} ({t.formula})" for t in largest_first
                  if t.bytes * 100 >= self.terms_max()]
         copies = f" x {self.copies} (the dry run copies the network)" if self.copies > 1 else ""
         return "; ".join(parts) + copies
@@ -174,7 +175,8 @@ def estimate_lanes(n_lanes: int, keys: dict, dtype: str, *, plastic: bool = True
         Term("weights", weight_lanes * n * N * itemsize, (sizes + lanes) if plastic else sizes,
              f"{weight_lanes} x {n} x {N} x {itemsize} B"),
         Term("plasticity traces and update", (large_state + UPDATE_TEMPORARIES) * B * n * N * itemsize
-             if plastic else 0, sizes + lanes, f"{large_state + UPDATE_TEMPORARIES} x {B} x {n} x {N} x {itemsize} B"),
+             if plastic else 0, sizes + lanes,
+             f"{large_state + UPDATE_TEMPORARIES} x {B} x {n} x {N} x {itemsize} B"),
         Term("spike log", log * B * n, ("spike_log_length" if _int_key(keys, "spike_log_length") else
                                         "processing_time",) + lanes + sizes, f"{log} x {B} x {n} x 1 B"),
         Term("input block", T * B * n_in * itemsize, ("processing_time",) + lanes + ("n_inputs",),

@@ -208,8 +208,9 @@ def find_file(path: str, base_dir: str | None) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-    raise ExperimentError(f"reference file '{path}' not found (looked in {[str(c.parent) for c in candidates[:3]]} "
-                          f"and sys.path).", key=path, value=path, expected="an existing .py file next to the config")
+    looked = [str(c.parent) for c in candidates[:3]]
+    raise ExperimentError(f"reference file '{path}' not found (looked in {looked} and sys.path).", key=path,
+                          value=path, expected="an existing .py file next to the config")
 
 
 def load_file_module(path: str | Path, base_dir: str | None = None) -> Any:
@@ -263,9 +264,10 @@ def import_module(module_name: str, text: str, trusted: Sequence[str] = ()) -> A
                                   f"module).{suggest(module_name, names)}", value=text,
                                   expected="an importable module")
     if not (_module_allowed(module_name, trusted, user_files=False) or module_name == _PASSAGE):
+        top = module_name.split(".")[0]
         raise _refuse(text, f"module '{module_name}' is neither spikey's part library, numpy nor a trusted "
-                            f"module (add it to trusted_modules, or pass --trust-module {module_name.split('.')[0]}, "
-                            f"if you mean to run its code)", trusted)
+                            f"module (add it to trusted_modules, or pass --trust-module {top}, if you mean "
+                            f"to run its code)", trusted)
     if not (_within(module_name, BUILTIN_ALLOWED) or module_name == _PASSAGE) and _NO_USER_CODE.get():
         raise UserCodeNotImported(f"'{module_name}' is a user module; it is not imported here, so its keys and "
                                   f"objects are not known.", key=text, value=text, expected="a built-in part")
