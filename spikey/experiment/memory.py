@@ -5,8 +5,10 @@ neurons, float itemsize s (4 for float32, 8 for float64), holds
 
 * weights ``(B, n, N)`` (one ``(n, N)`` matrix shared by all lanes when the synapses
   are static), and when plastic, the rule's ``(B, n, N)`` traces (``trace`` of
-  MSTDPET, ``eligibility_sum`` of MSTDP/MSTDPET) and about one ``(B, n, N)``
+  MSTDPET; ``eligibility_sum`` of MSTDP/MSTDPET when the network defers rewards,
+  as ``RLNetwork`` does) and about one ``(B, n, N)``
   temporary of a step's update (the STDP pairing term);
+* while building, one lane's initial weight draw, ``n x N`` float64;
 * the spike log, ``spike_log_length`` (default ``processing_time``) x B x n booleans;
 * the input block of a game step, ``processing_time x B x n_inputs`` floats;
 * neuron state, a few ``(B, N)`` arrays and the ``spike_delay`` line;
@@ -18,11 +20,11 @@ its first network is built and stepped (compiled kernels, lazy imports; about
 130 MB measured on numpy).
 
 Measured against the peak RSS growth of building a network and playing 20 game
-steps (``examples/xor.yaml``, MSTDPET, float32, numpy; growth includes the
-one-time 130 MB): N=4000 B=2 estimate 515 MB / measured 561 MB; N=1000 B=16
-261 / 263 MB; N=2000 B=4 259 / 290 MB; ``validate()`` N=2000 B=4 517 / 420 MB.
-Without the one-time growth the estimate is 1.2-2x the measured growth: an
-estimate on the safe side. The estimate is compared with the memory available
+steps (``examples/xor.yaml``: ActiveRLNetwork, MSTDPET, float32, numpy), less the
+one-time 130 MB: N=4000 B=2 estimate 514 MB / measured 431 MB; N=2000 B=4
+226 / 160 MB; N=1000 B=16 204 / 134 MB; ``validate()`` N=2000 B=4 (network and
+copy) about 450 / 290 MB. The estimate is 1.2-1.6x what was measured: on the safe
+side (traces allocated as zeros are only resident once written). The estimate is compared with the memory available
 (``psutil.virtual_memory().available``, else ``MemAvailable`` of
 ``/proc/meminfo``) and with ``Experiment.max_memory`` / ``--max-memory``; a
 config over either fails with ``MemoryEstimateError`` naming the keys that
@@ -177,6 +179,7 @@ def estimate_lanes(n_lanes: int, keys: dict, dtype: str, *, plastic: bool = True
         Term("plasticity traces and update", (large_state + UPDATE_TEMPORARIES) * B * n * N * itemsize
              if plastic else 0, sizes + lanes,
              f"{large_state + UPDATE_TEMPORARIES} x {B} x {n} x {N} x {itemsize} B"),
+        Term("initial weight draw", n * N * 8, sizes, f"one lane's {n} x {N} float64 draw"),
         Term("spike log", log * B * n, ("spike_log_length" if _int_key(keys, "spike_log_length") else
                                         "processing_time",) + lanes + sizes, f"{log} x {B} x {n} x 1 B"),
         Term("input block", T * B * n_in * itemsize, ("processing_time",) + lanes + ("n_inputs",),
@@ -189,8 +192,9 @@ def estimate_lanes(n_lanes: int, keys: dict, dtype: str, *, plastic: bool = True
     return Estimate(terms, copies)
 
 
-def _synapse_traits(synapse: Any) -> tuple[bool, int]:
-    """(plastic, number of ``(B, n, N)`` state arrays) of a synapse class."""
+def _synapse_traits(synapse: Any, deferred: bool = True) -> tuple[bool, int]:
+    """(plastic, number of ``(B, n, N)`` state arrays) of a synapse class; ``eligibility_sum`` exists only
+    when the network defers rewards (``RLNetwork``)."""
     plastic = True
     prop = getattr(synapse, "plastic", None)
     if isinstance(prop, property):
@@ -198,7 +202,8 @@ def _synapse_traits(synapse: Any) -> tuple[bool, int]:
             plastic = bool(prop.fget(object.__new__(synapse)))
         except Exception:  # a rule whose plasticity depends on its state: count it as plastic
             plastic = True
-    large = sum(name in ("trace", "eligibility_sum") for name in getattr(synapse, "state_names", ()))
+    large = sum(name == "trace" or (name == "eligibility_sum" and deferred)
+                for name in getattr(synapse, "state_names", ()))
     return plastic, large
 
 
@@ -213,10 +218,11 @@ def estimate(experiment: Any, n_lanes: int | None = None, copies: int = 1) -> Es
     plastic, large = True, 2
     try:
         synapse = experiment.part_classes().get("synapses")
+        deferred = bool(getattr(experiment.network_class(), "deferred_reward", True))
     except ConfigError:
         synapse = None  # named wrongly: the build says so
     if isinstance(synapse, type):
-        plastic, large = _synapse_traits(synapse)
+        plastic, large = _synapse_traits(synapse, deferred)
     return estimate_lanes(n_lanes, experiment.keys, experiment.dtype, plastic=plastic, large_state=large,
                           copies=copies)
 
