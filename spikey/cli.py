@@ -46,9 +46,11 @@ class CLIError(Exception):
 
 
 def _parse_value(text: str) -> Any:
+    """A command-line value read as YAML the way config files are (``1e-3`` is a float)."""
     import yaml
+    from spikey.experiment.config import load_yaml
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError:
         return text
 
@@ -64,12 +66,48 @@ def _parse_sets(items: Sequence[str]) -> dict:
 
 
 def _parse_seeds(text: str | None) -> Any:
+    """``--seeds``: a count (``8``, ``1e3``) or a comma-separated list (``0,1,5``); else a ``CLIError``."""
     if text is None:
         return None
     value = _parse_value(text)
     if isinstance(value, str) and "," in value:
-        value = [int(v) for v in value.split(",")]
+        try:
+            value = [int(v) for v in value.split(",")]
+        except ValueError:
+            value = None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    valid = (isinstance(value, int) and not isinstance(value, bool) and value >= 1) or \
+        (isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                    for v in value))
+    if not valid:
+        raise CLIError(f"--seeds {text!r}: expected a count >= 1 (e.g. 8) or a comma-separated list of distinct "
+                       f"ints >= 0 (e.g. 0,1,5).")
     return value
+
+
+def _parse_max_memory(text: str | None) -> int | None:
+    """``--max-memory``: bytes, or a size with a unit (``4GB``, ``512MiB``); else a ``CLIError``."""
+    if text is None:
+        return None
+    from spikey.experiment.memory import parse_size
+    from spikey.module import ConfigError
+    try:
+        return parse_size(text, "--max-memory")
+    except ConfigError as error:
+        raise CLIError(str(error)) from None
+
+
+def apply_trust_and_memory(experiment, args: argparse.Namespace):
+    """``experiment`` with ``--trust-module`` added to its trusted modules and ``--max-memory`` applied."""
+    changes = {}
+    trusted = getattr(args, "trust_module", None)
+    if trusted:
+        changes["trusted_modules"] = list(experiment.trusted_modules) + list(trusted)
+    limit = _parse_max_memory(getattr(args, "max_memory", None))
+    if limit is not None:
+        changes["max_memory"] = limit
+    return experiment.replace(**changes) if changes else experiment
 
 
 def load_experiment(path: str, args: argparse.Namespace):
@@ -93,6 +131,7 @@ def load_experiment(path: str, args: argparse.Namespace):
             changes[field] = value
     if changes:
         experiment = experiment.replace(**changes)
+    experiment = apply_trust_and_memory(experiment, args)
     sets = _parse_sets(getattr(args, "set", None))
     return experiment.with_keys(sets) if sets else experiment
 
@@ -200,25 +239,22 @@ def _part_rows(name: str) -> list[dict]:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    from spikey.experiment.references import UserCodeNotImported, no_user_code
     rows: list[dict] = []
     values: dict = {}
-    for name in args.parts:
-        if name.endswith((".yaml", ".yml", ".json")) or Path(name).is_dir():
-            experiment = load_experiment(name, argparse.Namespace())
-            values.update(experiment.keys)
-            if experiment.builder is not None:
-                network, game = experiment.build(device="cpu")
-                classes = [("network", type(network))] + [(r, type(p)) for r, p in network._parts()] \
-                    + [("game", type(game))]
+    notes: list[str] = []
+    with no_user_code():  # lists declarations: never imports a user's file or module
+        for name in args.parts:
+            if name.endswith((".yaml", ".yml", ".json")) or Path(name).is_dir():
+                experiment = load_experiment(name, argparse.Namespace())
+                values.update(experiment.keys)
+                for role, cls in _config_classes(experiment, notes):
+                    rows += [dict(row, role=role) for row in cls.describe_keys()]
             else:
-                classes = [("network", experiment.network_class())] + \
-                    [(r, c) for r, c in experiment.part_classes().items() if isinstance(c, type)]
-                if experiment.game is not None:
-                    classes.append(("game", experiment.game_class()))
-            for role, cls in classes:
-                rows += [dict(row, role=role) for row in cls.describe_keys()]
-        else:
-            rows += _part_rows(name)
+                try:
+                    rows += _part_rows(name)
+                except UserCodeNotImported as error:
+                    notes.append(f"{name}: {error}")
     if args.json:
         from spikey.experiment.config import portable
         for row in rows:
@@ -226,6 +262,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
             if row["key"] in values:
                 row["value"] = portable(values[row["key"]])
         print(json.dumps(rows, indent=2))
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
         return 0
     for row in rows:
         value = values.get(row["key"], row["default"])
@@ -235,7 +273,42 @@ def cmd_keys(args: argparse.Namespace) -> int:
               f"{row['description']}")
     if values:
         print("(* set in the config; other values are defaults)")
+    for note in notes:
+        print(f"note: {note}")
     return 0
+
+
+def _config_classes(experiment, notes: list[str]) -> list[tuple[str, type]]:
+    """(role, class) of a config's network, parts and game that are not user code; a note for each that is."""
+    from spikey.experiment.config import game_classes_by_name, part_classes_by_name, resolve_class
+    from spikey.experiment.references import UserCodeNotImported
+    if experiment.builder is not None:
+        notes.append(f"builder = {experiment.builder!r} is user code: `spikey keys` does not run it, so the "
+                     f"keys of the network it builds are not listed.")
+        return []
+    out: list[tuple[str, type]] = []
+    try:
+        network = experiment.network_class()
+        out.append(("network", network))
+        parts = dict(network.parts)
+    except UserCodeNotImported as error:
+        notes.append(f"network: {error}")
+        parts = {}
+    for role, value in experiment.parts.items():
+        try:
+            parts[role] = resolve_class(value, f"parts.{role}", part_classes_by_name(), experiment.base_dir,
+                                        "part class", experiment.trusted_modules)
+        except UserCodeNotImported as error:
+            parts.pop(role, None)
+            notes.append(f"parts.{role}: {error}")
+    out += [(role, cls) for role, cls in parts.items() if isinstance(cls, type)]
+    if experiment.game is not None:
+        try:
+            out.append(("game", resolve_class(experiment.game, "game", game_classes_by_name(), experiment.base_dir,
+                                              "game", experiment.trusted_modules)))
+        except UserCodeNotImported as error:
+            notes.append(f"game: {error}")
+    return out
 
 
 def _short(value: Any) -> str:
@@ -271,6 +344,16 @@ def _add_run_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a network/game key (VALUE in YAML); repeatable")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_trust_and_memory_arguments(parser)
+
+
+def add_trust_and_memory_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--trust-module`` and ``--max-memory`` (run, sweep, evolve)."""
+    parser.add_argument("--trust-module", action="append", metavar="MODULE",
+                        help="let the config's references name objects of this module (besides spikey and "
+                             "numpy); repeatable. See 'What a config may run' in the README")
+    parser.add_argument("--max-memory", metavar="SIZE",
+                        help="refuse configs whose estimated memory exceeds SIZE (e.g. 4GB, 512MiB)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -128,11 +128,18 @@ class Key:
         a length-B sequence or array is accepted as well as a scalar.
     nullable : bool, default False
         Whether None is an accepted value.
+    allow_inf : bool, default False
+        Whether +-inf is a meaningful value (e.g. "no limit"). NaN is never accepted.
+
+    Every number given to a Key (scalar, per-member array, or an array/list value)
+    must be finite unless ``allow_inf``, and must fit the float dtype of the part's
+    network (``float_dtype`` of ``validate``): ``1e300`` overflows float32.
+    An ``int`` Key accepts a float with an integral value (``1e3``) as that int.
     """
 
     def __init__(self, name: str, description: str, type: Any = float, default: Any = REQUIRED,
                  range: tuple | None = None, choices: Sequence | None = None,
-                 per_member: bool = False, nullable: bool = False):
+                 per_member: bool = False, nullable: bool = False, allow_inf: bool = False):
         self.name = name
         self.description = description
         self.type = type
@@ -141,6 +148,7 @@ class Key:
         self.choices = None if choices is None else tuple(choices)
         self.per_member = per_member
         self.nullable = nullable
+        self.allow_inf = allow_inf
 
     @property
     def required(self) -> bool:
@@ -165,16 +173,56 @@ class Key:
             text += " or None"
         return text
 
-    def _check_scalar(self, value: Any, part: str) -> Any:
+    def _finite_text(self) -> str:
+        return "a finite number or +-inf" if self.allow_inf else "a finite number"
+
+    def check_numbers(self, value: Any, part: str, float_dtype: Any = None) -> None:
+        """Raise ``KeyRangeError`` when ``value`` (a number, or numbers in an array/list) is NaN, is
+        infinite where the Key does not allow inf, or overflows ``float_dtype`` (e.g. ``"float32"``)."""
+        if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
+            return
+        if isinstance(value, numbers.Real):
+            array = np.asarray(float(value))
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            try:
+                array = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):  # not (only) numbers: nothing to check here
+                return
+        else:
+            return
+        if array.size == 0:
+            return
+        shown = value if array.ndim == 0 else f"{value!r} (an array)"
+        if np.isnan(array).any():
+            raise KeyRangeError(f"{part}: key '{self.name}' = {shown} is not a number (NaN); expected "
+                                f"{self._finite_text()} ({self.expected()}).", key=self.name, part=part,
+                                value=value, expected=self._finite_text())
+        infinite = np.isinf(array)
+        if infinite.any() and not self.allow_inf:
+            raise KeyRangeError(f"{part}: key '{self.name}' = {shown} is infinite; expected "
+                                f"{self._finite_text()} ({self.expected()}).", key=self.name, part=part,
+                                value=value, expected=self._finite_text())
+        if float_dtype is not None:
+            dtype = np.dtype(float_dtype)
+            if dtype.kind == "f" and (np.abs(array[~infinite]) > np.finfo(dtype).max).any():
+                raise KeyRangeError(
+                    f"{part}: key '{self.name}' = {shown} overflows {dtype.name} (largest "
+                    f"{float(np.finfo(dtype).max):.3g}), the float type this network computes in; give a "
+                    f"smaller value or use dtype float64.", key=self.name, part=part, value=value,
+                    expected=f"|{self.name}| <= {float(np.finfo(dtype).max):.3g}")
+
+    def _check_scalar(self, value: Any, part: str, float_dtype: Any = None) -> Any:
+        if self.type is int and isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)  # a count written as 1e3
         if not _is_instance(value, self.type):
             raise KeyTypeError(
                 f"{part}: key '{self.name}' = {value!r} has type {type(value).__name__}; "
                 f"expected {self.expected()}.",
                 key=self.name, part=part, value=value, expected=self.expected())
+        self.check_numbers(value, part, float_dtype)
         if self.range is not None and isinstance(value, numbers.Real):
             low, high = self.range
-            if (low is not None and value < low) or (high is not None and value > high) \
-                    or (isinstance(value, float) and np.isnan(value)):
+            if (low is not None and value < low) or (high is not None and value > high):
                 bounds = " <= ".join(
                     [str(low)] * (low is not None) + [self.name] + [str(high)] * (high is not None))
                 raise KeyRangeError(
@@ -190,11 +238,12 @@ class Key:
             return int(value)
         return value
 
-    def validate(self, value: Any, part: str, batch_size: int = 1) -> Any:
+    def validate(self, value: Any, part: str, batch_size: int = 1, float_dtype: Any = None) -> Any:
         """Return the checked (and normalised) value or raise a ConfigError.
 
         A per-member key given a sequence returns a float64 or int64 array of
-        shape ``(batch_size,)``.
+        shape ``(batch_size,)``. ``float_dtype`` (``"float32"``/``"float64"``) is
+        the float type of the part's network: values that overflow it are refused.
         """
         if value is None and self.nullable:
             return None
@@ -206,9 +255,12 @@ class Key:
                     f"{part}: key '{self.name}' has {array.shape} values per network; expected a "
                     f"scalar or one value per network of the batch, shape ({batch_size},).",
                     key=self.name, part=part, value=value, expected=self.expected())
-            checked = [self._check_scalar(v.item() if hasattr(v, "item") else v, part) for v in array]
+            # Each element as given (np.asarray would turn [0.5, False] into floats and hide the bool).
+            items = value if isinstance(value, (list, tuple)) else array
+            checked = [self._check_scalar(v.item() if isinstance(v, (np.generic, np.ndarray)) else v, part,
+                                          float_dtype) for v in items]
             return np.asarray(checked)
-        return self._check_scalar(value, part)
+        return self._check_scalar(value, part, float_dtype)
 
     def __repr__(self) -> str:
         default = "required" if self.required else f"default={self.default!r}"
@@ -235,6 +287,9 @@ class Module:
     strict : bool, default True
         Raise ``UnknownKeyError`` for config entries this part does not declare.
         A Network passes False because the flat dict holds other parts' keys.
+    float_dtype : str, optional
+        The float type the part computes in (``"float32"``, ``"float64"``): values that
+        overflow it are refused, naming the key.
     **config
         Flat key values, optionally namespaced (``"neuron.magnitude"``).
     """
@@ -242,12 +297,13 @@ class Module:
     Keys: list[Key] = []
     namespace: str = ""
 
-    def __init__(self, batch_size: int = 1, strict: bool = True, **config):
+    def __init__(self, batch_size: int = 1, strict: bool = True, float_dtype: Any = None, **config):
         if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ConfigError(f"{type(self).__name__}: batch_size = {batch_size!r}; expected an int >= 1.",
                               key="batch_size", part=type(self).__name__, value=batch_size,
                               expected="int >= 1")
         self.batch_size = int(batch_size)
+        self.float_dtype = float_dtype
         if strict:
             known = self.accepted_names()
             for name in config:
@@ -257,7 +313,7 @@ class Module:
                         f"Known keys: {sorted(k.name for k in self.Keys)}.",
                         key=name, part=type(self).__name__, value=config[name],
                         expected="one of the declared keys")
-        self.params: dict[str, Any] = self.resolve(config, self.batch_size)
+        self.params: dict[str, Any] = self.resolve(config, self.batch_size, float_dtype)
 
     @classmethod
     def key_map(cls) -> dict[str, Key]:
@@ -273,8 +329,8 @@ class Module:
         return names
 
     @classmethod
-    def resolve(cls, config: dict, batch_size: int = 1) -> dict[str, Any]:
-        """Pick, default and validate this part's keys from a flat config."""
+    def resolve(cls, config: dict, batch_size: int = 1, float_dtype: Any = None) -> dict[str, Any]:
+        """Pick, default and validate this part's keys from a flat config (``float_dtype``: see ``validate``)."""
         part = cls.__name__
         values = {}
         for name, key in cls.key_map().items():
@@ -290,7 +346,7 @@ class Module:
                     expected=key.expected())
             else:
                 value = key.default
-            values[name] = key.validate(value, part, batch_size)
+            values[name] = key.validate(value, part, batch_size, float_dtype)
         return values
 
     def set_param(self, name: str, value: Any) -> None:
@@ -300,7 +356,8 @@ class Module:
             raise UnknownKeyError(
                 f"{type(self).__name__}: unknown key '{name}'.{suggest(name, keys)}",
                 key=name, part=type(self).__name__, value=value, expected="a declared key")
-        self.params[name] = keys[name].validate(value, type(self).__name__, self.batch_size)
+        self.params[name] = keys[name].validate(value, type(self).__name__, self.batch_size,
+                                                getattr(self, "float_dtype", None))
         self.derive()
 
     def derive(self) -> None:

@@ -194,8 +194,8 @@ def test_poisson_is_a_rate_map_with_array_lookup_and_dt_change():
 def test_poisson_errors():
     with pytest.raises(ConfigError, match=r"Poisson: .*'state_rate_map'.*\[10.0, -1.0\].*>= 0 Hz"):
         Poisson(n_inputs=2, state_rate_map={0: [10.0, -1.0]})
-    with pytest.raises(ConfigError, match=r"Poisson: .*finite rates"):
-        Poisson(n_inputs=2, state_rate_map=np.array([[np.nan, 1.0]]))
+    with pytest.raises(ConfigError, match=r"Poisson: key 'state_rate_map' = .*nan.* is not a number \(NaN\)"):
+        Poisson(n_inputs=2, state_rate_map=np.array([[np.nan, 1.0]]))  # refused by the Key itself
     with pytest.raises(ConfigError, match=r"Poisson: key 'n_inputs' = 3 is not a multiple"):
         Poisson(n_inputs=3, state_rate_map={0: [1.0, 2.0]})
     with pytest.raises(ConfigError, match=r"Poisson: key 'dt_ms' = 0.0"):

@@ -31,6 +31,13 @@ Config files (YAML or JSON) hold the same fields::
     checkpoint_every: 1             # episodes between checkpoints
     callbacks: ["examples/florian_xor.py:record_rates"]   # custom per-step metrics
     sweep: {...}                    # settings of `spikey sweep` (spikey.meta.tune)
+    trusted_modules: [mylab]        # modules references may name besides spikey and numpy
+    max_memory: 4GB                 # refuse to build above this estimate (spikey.experiment.memory)
+
+What a reference may name (spikey's part library, numpy, files the config
+names, modules listed in ``trusted_modules``; never ``os``, ``subprocess``, ...)
+is decided in ``spikey.experiment.references``. Numbers are read with YAML 1.2
+floats (``load_yaml``): ``1e-3`` is a number.
 
 Values JSON cannot hold are written in these forms and turned into Python
 objects when the network is built (on the machine that builds it):
@@ -78,108 +85,25 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
-import hashlib
-import importlib
-import importlib.util
 import inspect
 import json
 import numbers
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
+from spikey.experiment import references
+# What a config may run lives in spikey.experiment.references; these names stay importable from here.
+from spikey.experiment.references import (ExperimentError, RefusedReferenceError, is_reference,  # noqa: F401
+                                          load_file_module, reference_of, resolve_reference)
+from spikey.module import Key, Module, UnknownKeyError, suggest
 
 #: Roles of network parts and the family template each must extend (checked when resolving).
 PART_FAMILIES = {"inputs": "Input", "neurons": "Neuron", "weights": "Weight", "synapses": "Synapse",
                  "readout": "Readout", "rewarder": "Reward"}
-
-_REFERENCE = re.compile(r"^(?P<module>[A-Za-z_][\w.]*|[^:\s]+\.py):(?P<attr>[A-Za-z_][\w.]*)$")
-
-
-class ExperimentError(ConfigError):
-    """An experiment spec is invalid: names the field (``key``), the value and what was expected."""
-
-
-# -- references -------------------------------------------------------------------------------------
-def is_reference(value: Any) -> bool:
-    """Whether ``value`` is a string of the form ``"module.sub:attr"`` or ``"path/file.py:attr"``."""
-    return isinstance(value, str) and _REFERENCE.match(value) is not None
-
-
-def _find_file(path: str, base_dir: str | None) -> Path:
-    candidates = [Path(path)] if os.path.isabs(path) else []
-    if not candidates:
-        bases = [base_dir, os.getcwd(), os.environ.get("TUNE_ORIG_WORKING_DIR")] + sys.path
-        candidates = [Path(b) / path for b in bases if b]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise ExperimentError(f"reference file '{path}' not found (looked in {[str(c.parent) for c in candidates[:3]]} "
-                          f"and sys.path).", key=path, value=path, expected="an existing .py file")
-
-
-def load_file_module(path: str | Path, base_dir: str | None = None) -> Any:
-    """Import a Python file as a module (cached per absolute path) and return it."""
-    file = _find_file(str(path), base_dir)
-    name = f"spikey_user_{file.stem}_{hashlib.sha1(str(file).encode()).hexdigest()[:10]}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, file)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # before exec: dataclasses and pickling look it up
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
-    return sys.modules[name]
-
-
-def resolve_reference(text: str, base_dir: str | None = None) -> Any:
-    """The object that ``"module.sub:attr"`` or ``"path/to/file.py:attr"`` names.
-
-    >>> resolve_reference("spikey.games:xor_gate").__name__
-    'xor_gate'
-    """
-    match = _REFERENCE.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise ExperimentError(f"reference {text!r} is not of the form 'package.module:attr' or "
-                              f"'path/to/file.py:attr'.", value=text, expected="module:attr")
-    module_name, attr = match["module"], match["attr"]
-    if module_name.endswith(".py"):
-        module = load_file_module(module_name, base_dir)
-    else:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as error:
-            raise ExperimentError(f"reference {text!r}: module '{module_name}' cannot be imported "
-                                  f"({error}).", value=text, expected="an importable module") from error
-    obj = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ExperimentError(f"reference {text!r}: '{module_name}' has no attribute '{attr}'."
-                                  f"{suggest(part, dir(obj))}", value=text, expected="an existing attribute")
-        obj = getattr(obj, part)
-    return obj
-
-
-def reference_of(obj: Any) -> str | None:
-    """``"module:qualname"`` for an importable top-level object (None for lambdas, locals, ``__main__``)."""
-    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if not module or not qualname or "<" in qualname or module == "__main__" \
-            or module.startswith("spikey_user_"):
-        return None
-    try:
-        target = importlib.import_module(module)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError):
-        return None
-    return f"{module}:{qualname}" if target is obj else None
 
 
 # -- class lookup ---------------------------------------------------------------------------------
@@ -202,8 +126,11 @@ def game_classes_by_name() -> dict[str, type]:
 
 
 def resolve_class(value: Any, field: str, known: dict[str, type], base_dir: str | None = None,
-                  what: str = "class") -> type:
-    """A class from a class, a short name in ``known``, a dotted name or a ``module:attr`` reference."""
+                  what: str = "class", trusted: Sequence[str] = ()) -> type:
+    """A class from a class, a short name in ``known``, a dotted name or a ``module:attr`` reference.
+
+    Names resolve under the rules of ``spikey.experiment.references`` (``trusted``: modules named as trusted).
+    """
     if isinstance(value, type):
         return value
     if not isinstance(value, str) or not value:
@@ -212,12 +139,13 @@ def resolve_class(value: Any, field: str, known: dict[str, type], base_dir: str 
     if value in known:
         return known[value]
     if is_reference(value):
-        obj = resolve_reference(value, base_dir)
+        obj = resolve_reference(value, base_dir, trusted)
     elif "." in value:
-        module_name, _, attr = value.rpartition(".")
         try:
-            obj = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as error:
+            obj = references.resolve_dotted(value, field, trusted)
+        except RefusedReferenceError:
+            raise
+        except ExperimentError as error:
             raise ExperimentError(f"Experiment: {field} = {value!r} cannot be imported ({error}).",
                                   key=field, value=value, expected=f"a {what}") from error
     else:
@@ -251,15 +179,18 @@ def _tuple_key(name: Any) -> Any:
     return parsed if isinstance(parsed, numbers.Number) and not isinstance(parsed, bool) else name
 
 
-def coerce_value(name: str, value: Any, key: Key | None, base_dir: str | None = None) -> Any:
-    """Turn a JSON-friendly ``value`` of key ``name`` into what the part expects (see module doc)."""
+def coerce_value(name: str, value: Any, key: Key | None, base_dir: str | None = None,
+                 trusted: Sequence[str] = ()) -> Any:
+    """Turn a JSON-friendly ``value`` of key ``name`` into what the part expects (see module doc).
+
+    References resolve under the rules of ``spikey.experiment.references`` (``trusted``: trusted modules).
+    """
     if isinstance(value, dict) and "call" in value and set(value) <= {"call", "args", "kwargs"}:
-        target = resolve_reference(value["call"], base_dir)
-        return target(*value.get("args", []), **value.get("kwargs", {}))
+        return references.call_reference(value, base_dir, trusted)
     if isinstance(value, dict) and set(value) == {"ref"}:
-        return resolve_reference(value["ref"], base_dir)
+        return resolve_reference(value["ref"], base_dir, trusted)
     if is_reference(value) and (key is None or not _accepts(key, str)):
-        return resolve_reference(value, base_dir)
+        return resolve_reference(value, base_dir, trusted)
     if isinstance(value, dict) and (key is None or _accepts(key, dict)):
         return {_tuple_key(k): v for k, v in value.items()}
     if isinstance(value, list) and key is not None and _accepts(key, np.ndarray) \
@@ -295,6 +226,62 @@ def portable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return {"repr": repr(value)}
+
+
+def _object_references(value: Any) -> list[str]:
+    """The ``module:attr`` references ``portable`` writes for the classes and functions within ``value``."""
+    if isinstance(value, (str, bool, numbers.Number, np.ndarray)) or value is None:
+        return []
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _object_references(v)]
+    if isinstance(value, (list, tuple)):
+        return [r for v in value for r in _object_references(v)]
+    if isinstance(value, type) or callable(value):
+        reference = reference_of(value)
+        return [reference] if reference else []
+    return [r for v in getattr(value, "__dict__", {}).values() for r in _object_references(v)]
+
+
+# -- numbers as users write them ----------------------------------------------------------------------
+#: Plain scalars read as floats: YAML 1.2's core schema (``1e-3``, ``1E-3``, ``.5``, ``-2.5e+3``, ``.inf``)
+#: plus the ``inf``/``-inf``/``nan`` of JSON and Python (refused by Keys that do not allow them).
+#: PyYAML follows YAML 1.1, whose floats need a dot: ``1e-3`` would be the string "1e-3".
+_FLOAT_1_2 = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                               |\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+                               |[0-9][0-9_]*[eE][-+]?[0-9]+)
+                            |[-+]?\.?(?:inf|Inf|INF)
+                            |\.?(?:nan|NaN|NAN))$""", re.X)
+_YAML_LOADER = None
+
+
+def yaml_loader() -> type:
+    """The YAML loader of every config and ``--set`` value: PyYAML's safe loader with YAML 1.2 floats."""
+    global _YAML_LOADER
+    if _YAML_LOADER is None:
+        import yaml
+
+        class ConfigLoader(yaml.SafeLoader):
+            """Safe YAML loading (no Python objects) whose float resolver follows YAML 1.2."""
+
+        ConfigLoader.yaml_implicit_resolvers = {
+            first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        for first in "-+0123456789.iInN":
+            # ahead of the int resolver: "1e3" is a float, "12" still an int (the pattern needs a dot or e)
+            ConfigLoader.yaml_implicit_resolvers.setdefault(first, []).insert(
+                0, ("tag:yaml.org,2002:float", _FLOAT_1_2))
+        _YAML_LOADER = ConfigLoader
+    return _YAML_LOADER
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML ``text`` as configs are read (``yaml_loader``): ``1e-3`` is a float, not a string.
+
+    >>> load_yaml("space: [1e-3, 1E-5, .5, +2, -inf, log]")
+    {'space': [0.001, 1e-05, 0.5, 2, -inf, 'log']}
+    """
+    import yaml
+    return yaml.load(text, Loader=yaml_loader())
 
 
 def _is_scalar_spec(value: Any) -> bool:
@@ -343,6 +330,13 @@ class Experiment:
         Settings for ``spikey sweep`` (see ``spikey.meta.tune``); ignored by runs.
     evolve : dict
         Constraints and settings for ``spikey evolve`` (see ``spikey.meta.evolve``); ignored by runs.
+    trusted_modules : list of str
+        Modules (besides spikey's part library and numpy) whose objects references may name;
+        see ``spikey.experiment.references`` (files named as ``file.py:attr`` need no entry).
+    max_memory : int or str, optional
+        Refuse to build when the estimated memory exceeds this (bytes, or ``"4GB"``, ``"512MiB"``);
+        the memory available is always a limit (``spikey.experiment.memory``). A limit of the
+        machine, so ``to_dict`` (a run folder's ``config.json``) leaves it out.
     base_dir : str, optional
         Folder relative file references are looked up from (the config file's folder).
     """
@@ -367,9 +361,15 @@ class Experiment:
     callbacks: list = dataclasses.field(default_factory=list)
     sweep: dict = dataclasses.field(default_factory=dict)
     evolve: dict = dataclasses.field(default_factory=dict)
+    trusted_modules: list = dataclasses.field(default_factory=list)
+    max_memory: Any = None
     base_dir: str | None = None
 
     def __post_init__(self) -> None:
+        self.trusted_modules = list(references.normalise_trusted(self.trusted_modules))
+        from spikey.experiment import memory
+        self.max_memory = memory.parse_size(self.max_memory, "max_memory")
+        memory.check_lane_count(self)  # before a list of (perhaps 1e8) seeds is made
         self.seeds = self._normalise_seeds(self.seeds)
         self.keys = dict(self.keys or {})
         self.parts = dict(self.parts or {})
@@ -382,6 +382,8 @@ class Experiment:
     # -- construction ----------------------------------------------------------------------------
     @staticmethod
     def _normalise_seeds(seeds: Any) -> list[int]:
+        if isinstance(seeds, float) and seeds.is_integer():  # a count written 1e3
+            seeds = int(seeds)
         if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
             if seeds < 1:
                 raise ExperimentError(f"Experiment: seeds = {seeds!r}; expected a count >= 1 or a list of "
@@ -452,8 +454,7 @@ class Experiment:
             if path.suffix.lower() == ".json":
                 data = json.loads(text)
             else:
-                import yaml
-                data = yaml.safe_load(text)
+                data = load_yaml(text)
         except Exception as error:  # the parser's own message says where
             raise ExperimentError(f"config file '{path}' cannot be parsed: {error}", key="config",
                                   value=str(path), expected="valid YAML or JSON") from error
@@ -478,6 +479,17 @@ class Experiment:
                                     for m in value]
             else:
                 data[field.name] = portable(value)
+        # Objects given in Python from a user's module are written as references to it: the module
+        # is named as trusted so that the folder reads back (a module of a file stays a file reference).
+        needed = [references.needs_trust(r) for r in _object_references(
+            [self.network, self.game, self.builder, self.parts, self.modifiers, self.keys, self.callbacks,
+             self.builder_args])]
+        trusted = list(dict.fromkeys(self.trusted_modules + [n for n in needed if n]))
+        if trusted:
+            data["trusted_modules"] = trusted
+        else:
+            del data["trusted_modules"]  # config.json of folders written before the field reads the same
+        del data["max_memory"]  # a limit of the machine that runs it, not part of the experiment
         return data
 
     def replace(self, **changes: Any) -> "Experiment":
@@ -491,7 +503,8 @@ class Experiment:
     # -- resolution -------------------------------------------------------------------------------
     def network_class(self) -> type:
         from spikey.snn.network import Network
-        cls = resolve_class(self.network, "network", part_classes_by_name(), self.base_dir, "Network class")
+        cls = resolve_class(self.network, "network", part_classes_by_name(), self.base_dir, "Network class",
+                            self.trusted_modules)
         if not issubclass(cls, Network):
             raise ExperimentError(f"Experiment: network = {self.network!r} is not a Network class.",
                                   key="network", value=self.network, expected="a spikey.snn.Network subclass")
@@ -510,7 +523,7 @@ class Experiment:
             if role not in ROLES:
                 raise ExperimentError(f"Experiment: unknown part role '{role}'.{suggest(role, ROLES)} Roles: "
                                       f"{list(ROLES)}.", key=f"parts.{role}", value=value, expected="a role")
-            cls = resolve_class(value, f"parts.{role}", known, self.base_dir, "part class")
+            cls = resolve_class(value, f"parts.{role}", known, self.base_dir, "part class", self.trusted_modules)
             family = getattr(snn, PART_FAMILIES[role])
             if not issubclass(cls, family):
                 raise ExperimentError(f"Experiment: parts.{role} = {cls.__name__} is not a "
@@ -532,7 +545,8 @@ class Experiment:
             if not isinstance(spec, dict) or "type" not in spec:
                 raise ExperimentError(f"Experiment: modifiers[{i}] = {spec!r}; expected {{type: ..., key: ..., "
                                       f"...}}.", key=f"modifiers[{i}]", value=spec, expected="a modifier spec")
-            cls = resolve_class(spec["type"], f"modifiers[{i}].type", known, self.base_dir, "modifier class")
+            cls = resolve_class(spec["type"], f"modifiers[{i}].type", known, self.base_dir, "modifier class",
+                                self.trusted_modules)
             arguments = {k: v for k, v in spec.items() if k != "type"}
             try:
                 modifier = cls(**arguments)
@@ -551,7 +565,7 @@ class Experiment:
             raise ExperimentError("Experiment: no game given; expected game: <Game class> (e.g. Logic).",
                                   key="game", value=None, expected="a Game class")
         from spikey.games import Game
-        cls = resolve_class(self.game, "game", game_classes_by_name(), self.base_dir, "game")
+        cls = resolve_class(self.game, "game", game_classes_by_name(), self.base_dir, "game", self.trusted_modules)
         if not issubclass(cls, Game):
             raise ExperimentError(f"Experiment: game = {self.game!r} is not a spikey Game.", key="game",
                                   value=self.game, expected="a spikey.games.Game subclass")
@@ -560,7 +574,8 @@ class Experiment:
     def builder_function(self) -> Callable | None:
         if self.builder is None:
             return None
-        builder = resolve_reference(self.builder, self.base_dir) if isinstance(self.builder, str) else self.builder
+        builder = resolve_reference(self.builder, self.base_dir, self.trusted_modules) \
+            if isinstance(self.builder, str) else self.builder
         if not callable(builder):
             raise ExperimentError(f"Experiment: builder = {self.builder!r} is not callable.", key="builder",
                                   value=self.builder, expected="f(seeds=, backend=, **keys) -> (network, game)")
@@ -572,7 +587,8 @@ class Experiment:
         (With a ``builder`` the parts are known only after a build: one is made.)
         """
         if self.builder is not None:
-            network, game = self._build_with_builder(self.seeds, {k: coerce_value(k, v, None, self.base_dir)
+            network, game = self._build_with_builder(self.seeds, {k: coerce_value(k, v, None, self.base_dir,
+                                                                                self.trusted_modules)
                                                                   for k, v in self.keys.items()}, "cpu")
             classes = [type(network)] + [type(p) for _, p in network._parts()] + [type(game)]
         else:
@@ -593,7 +609,7 @@ class Experiment:
         out = {}
         for name, value in self.keys.items():
             key = declared.get(name)
-            value = coerce_value(name, value, key, self.base_dir)
+            value = coerce_value(name, value, key, self.base_dir, self.trusted_modules)
             if lanes is not None and key is not None and key.per_member \
                     and isinstance(value, (list, tuple, np.ndarray)) and not _is_scalar_spec(value) \
                     and len(value) == len(self.seeds) and len(lanes) != len(self.seeds):
@@ -602,7 +618,8 @@ class Experiment:
         return out
 
     def resolved_callbacks(self) -> list:
-        return [resolve_reference(c, self.base_dir) if isinstance(c, str) else c for c in self.callbacks]
+        return [resolve_reference(c, self.base_dir, self.trusted_modules) if isinstance(c, str) else c
+                for c in self.callbacks]
 
     # -- building --------------------------------------------------------------------------------
     def build(self, lanes: Sequence[int] | None = None, device: str | None = None,
@@ -613,6 +630,8 @@ class Experiment:
         override the spec's (a Ray worker passes its own GPU).
         """
         lanes = list(range(len(self.seeds))) if lanes is None else [int(i) for i in lanes]
+        from spikey.experiment import memory
+        memory.check_experiment(self, len(lanes))  # before allocating: names the keys that drive it
         seeds = [self.seeds[i] for i in lanes]
         device = self.device if device is None else device
         backend = self.backend if backend is None else backend
@@ -684,10 +703,13 @@ class Experiment:
         than on a Ray worker. Returns self; raises a ``ConfigError`` naming the culprit.
         """
         for i, callback in enumerate(self.callbacks):
-            target = resolve_reference(callback, self.base_dir) if isinstance(callback, str) else callback
+            target = resolve_reference(callback, self.base_dir, self.trusted_modules) \
+                if isinstance(callback, str) else callback
             if not callable(target):
                 raise ExperimentError(f"Experiment: callbacks[{i}] = {callback!r} is not callable.",
                                       key=f"callbacks[{i}]", value=callback, expected="f(record, network, game, step)")
+        from spikey.experiment import memory
+        memory.check_experiment(self, copies=2 if dry_run else 1)  # the network and its dry-run copy
         device = "cpu"
         network, game = self.build(device=device)
         check_compatible(network, game, dry_run=dry_run)

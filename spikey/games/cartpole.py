@@ -92,10 +92,10 @@ class CartPole(Game):
                     "thetadot_init_range": (-0.1, 0.1), "Tau": 0.02},
     }
     Keys = [
-        Key("x_max", "|x| beyond which an episode terminates (m)", float, default=4.5, range=(0, None),
-            per_member=True),
-        Key("theta_max", "|theta| beyond which an episode terminates (rad from upright)", float,
-            default=math.pi / 2, range=(0, None), per_member=True),
+        Key("x_max", "|x| beyond which an episode terminates (m; inf: never)", float, default=4.5, range=(0, None),
+            per_member=True, allow_inf=True),
+        Key("theta_max", "|theta| beyond which an episode terminates (rad from upright; inf: never)", float,
+            default=math.pi / 2, range=(0, None), per_member=True, allow_inf=True),
         _range_key("x_init_range", "cart position (m)", (0.0, 0.0)),
         _range_key("xdot_init_range", "cart velocity (m/s)", (-0.1, 0.1)),
         _range_key("theta_init_range", "pole angle (rad)", (0.0, 0.0)),

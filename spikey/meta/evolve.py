@@ -72,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a fixed network/game key (VALUE in YAML); repeatable")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    from spikey.cli import add_trust_and_memory_arguments
+    add_trust_and_memory_arguments(parser)
 
 
 def read_config(path: str | Path) -> tuple[Any, dict]:
@@ -143,7 +145,7 @@ def _line(text: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run (or resume) the GA; returns the exit status."""
-    from spikey.cli import CLIError, _parse_sets
+    from spikey.cli import CLIError, _parse_sets, apply_trust_and_memory
     from spikey.meta.metagame import EvolveNetwork
     from spikey.meta.population import Population
     from spikey.meta.genotype import GenotypeSpace
@@ -177,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
         changes = _experiment_changes(args)
         if changes:
             experiment = experiment.replace(**changes)
+        experiment = apply_trust_and_memory(experiment, args)
         sets = _parse_sets(args.set)
         if sets:
             experiment = experiment.with_keys(sets)

@@ -18,7 +18,9 @@ In Python:
 * ``{"choices": [...]}``: a choice.
 
 In config files (YAML/JSON have no tuples) ``[low, high]`` of two numbers and
-``[low, high, "log"]`` are ranges, like ``spikey.meta.space``; a choice is
+``[low, high, "log"]`` are ranges, like ``spikey.meta.space`` (a list ending in
+``log`` is always a range: bounds that are not numbers are an error, never three
+choices); a choice is
 ``{choices: [...]}`` or a list of any other length or content. The portable
 form written to a GA folder's ``config.json`` is always one of the two dict
 forms, so it reads back the same in either mode.
@@ -237,8 +239,9 @@ def parse_constraint(name: str, spec: Any, key: Key | None = None, *, file_form:
 
 
 def _looks_like_range(spec: list) -> bool:
-    return (len(spec) == 2 and all(_is_number(v) for v in spec)) or \
-        (len(spec) == 3 and all(_is_number(v) for v in spec[:2]) and spec[2] == "log")
+    """A file-form list is a range: two numbers, or anything ending in "log" (a log range is never a choice;
+    its bounds are checked as numbers)."""
+    return (len(spec) == 2 and all(_is_number(v) for v in spec)) or (len(spec) == 3 and spec[2] == "log")
 
 
 def _choice(name: str, values: list, where: str) -> Choice:

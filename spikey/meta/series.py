@@ -165,7 +165,8 @@ class Series:
         for combo in combos:
             for name, value in combo.items():
                 key = declared[name]
-                key.validate(coerce_value(name, value, key, self.experiment.base_dir), "Series", batch)
+                key.validate(coerce_value(name, value, key, self.experiment.base_dir,
+                                          self.experiment.trusted_modules), "Series", batch)
 
     def experiment_of(self, config_id: str) -> Experiment:
         """The experiment of one configuration (its keys applied, named ``<name>-<config_id>``)."""

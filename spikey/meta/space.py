@@ -29,8 +29,9 @@ spikey.module.KeyRangeError: search space: key 'potential_decay' bounds [0.5, 2.
 """
 from __future__ import annotations
 
+import math
 import numbers
-from typing import Any
+from typing import Any, Sequence
 
 from spikey.module import Key, KeyRangeError, KeyTypeError, UnknownKeyError, suggest
 
@@ -52,8 +53,11 @@ def _numeric_kind(key: Key) -> type | None:
     return None
 
 
-def key_domain(key: Key, spec: Any = None, name: str | None = None) -> Any:
-    """The Tune domain of one key for ``spec`` (see the module docstring); validated against ``key``."""
+def key_domain(key: Key, spec: Any = None, name: str | None = None, trusted: Sequence[str] = ()) -> Any:
+    """The Tune domain of one key for ``spec`` (see the module docstring); validated against ``key``.
+
+    ``trusted``: the experiment's trusted modules, for choices that are references.
+    """
     from ray import tune
     name = name or key.name
     if _is_domain(spec):
@@ -75,22 +79,22 @@ def key_domain(key: Key, spec: Any = None, name: str | None = None) -> Any:
             raise KeyRangeError(f"search space: key '{name}' has no choices.", key=name, value=spec,
                                 expected="a non-empty list")
         for value in values:
-            _check_value(key, name, value)
+            _check_value(key, name, value, trusted)
         return tune.choice(values) if "choices" in spec else tune.grid_search(values)
     if isinstance(spec, (list, tuple)) and (len(spec) == 2 or len(spec) == 3 and spec[2] == "log"):
         spec = {"low": spec[0], "high": spec[1], "log": len(spec) == 3}
     if isinstance(spec, dict) and {"low", "high"} <= set(spec):
         return _range_domain(key, name, spec)
     if isinstance(spec, (str, numbers.Number, bool)) or spec is None:
-        return _check_value(key, name, spec)
+        return _check_value(key, name, spec, trusted)
     raise KeyTypeError(f"search space: key '{name}' spec {spec!r} is not understood; expected [low, high], "
                        f"{{low, high, log}}, {{choices: [...]}}, {{grid: [...]}} or a Tune domain.",
                        key=name, value=spec, expected="a search spec")
 
 
-def _check_value(key: Key, name: str, value: Any) -> Any:
+def _check_value(key: Key, name: str, value: Any, trusted: Sequence[str] = ()) -> Any:
     from spikey.experiment.config import coerce_value
-    key.validate(coerce_value(name, value, key), f"search space (key '{name}')")
+    key.validate(coerce_value(name, value, key, trusted=trusted), f"search space (key '{name}')")
     return value
 
 
@@ -109,6 +113,9 @@ def _range_domain(key: Key, name: str, spec: dict) -> Any:
         if not isinstance(bound, numbers.Real) or isinstance(bound, bool):
             raise KeyTypeError(f"search space: key '{name}' bound {bound!r} is not a number.", key=name,
                                value=spec, expected="numbers")
+        if not math.isfinite(bound):
+            raise KeyRangeError(f"search space: key '{name}' bound {bound!r} is not finite; a range needs "
+                                f"finite bounds.", key=name, value=spec, expected="finite numbers")
     if not low < high:
         raise KeyRangeError(f"search space: key '{name}' bounds [{low}, {high}] are empty; expected low < high.",
                             key=name, value=spec, expected="low < high")
@@ -149,5 +156,5 @@ def search_space(experiment: Any, space: dict | list | tuple) -> dict:
             raise UnknownKeyError(f"search space: unknown key '{name}': no part or game of the experiment "
                                   f"declares it.{suggest(name, plain)}", key=name, value=spec,
                                   expected="a declared key")
-        out[name] = key_domain(key, spec, name)
+        out[name] = key_domain(key, spec, name, getattr(experiment, "trusted_modules", ()))
     return out

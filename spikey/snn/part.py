@@ -34,8 +34,10 @@ class Part(Module):
 
     def __init__(self, backend: Backend | None = None, seed: int | Sequence[int] | None = 0,
                  batch_size: int = 1, strict: bool = True, **config):
-        super().__init__(batch_size=batch_size, strict=strict, **config)
-        self.backend = backend if backend is not None else Backend()
+        backend = backend if backend is not None else Backend()
+        # Keys are checked against the float type the part computes in (1e300 overflows float32).
+        super().__init__(batch_size=batch_size, strict=strict, float_dtype=backend.dtype_name, **config)
+        self.backend = backend
         self.seeds = lane_seeds(seed, self.batch_size)
         self.training = True
         self._streams: dict[str, RandomStream] = {}

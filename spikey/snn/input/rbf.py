@@ -67,7 +67,10 @@ class RBF(Input):
         for key in ("rbf_low", "rbf_high"):
             value = np.asarray(self.params[key], dtype=np.float64)
             if value.ndim > 1 or value.size not in (1, d) or not np.isfinite(value).all():
-                self._fail(key, f"key '{key}' = {self.params[key]!r} has shape {value.shape}",
+                what = "non-finite values" if np.size(value) in (1, d) and value.ndim <= 1 else \
+                    f"shape {value.shape} ({value.size} values)"
+                self._fail(key, f"key '{key}' = {self.params[key]!r} has {what}; expected one finite value for "
+                           f"all dimensions or {d} values, one per dimension (n_dims = {d})",
                            f"one finite value or {d} (one per dimension)")
             bounds[key] = np.broadcast_to(value.reshape(-1), (d,))
         low, high = bounds["rbf_low"], bounds["rbf_high"]

@@ -53,8 +53,8 @@ class AdaptiveLIF(LIF):
     Keys = LIF.Keys + [
         Key("theta_plus", "θ_plus, threshold rise per spike (potential units)", float, default=0.05,
             range=(0, None), per_member=True),
-        Key("theta_decay_tau", "τ_θ, decay time constant of the threshold rise (steps)", float,
-            default=1e4, range=(1e-9, None), per_member=True),
+        Key("theta_decay_tau", "τ_θ, decay time constant of the threshold rise (steps; inf: no decay)", float,
+            default=1e4, range=(1e-9, None), per_member=True, allow_inf=True),
         Key("winner_take_all", "at most one spike per network per step (largest V - threshold)", bool,
             default=False),
     ]

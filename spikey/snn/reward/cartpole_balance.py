@@ -51,9 +51,9 @@ class CartPoleBalance(Reward):
         Key("lookahead", "L, seconds ahead at which the pole's angle theta + L * theta_dot is judged",
             float, default=0.5, range=(0, None), per_member=True),
         Key("theta_max", "|theta| beyond which the episode failed (rad); the game's key", float,
-            default=0.2094, range=(0, None), per_member=True),
+            default=0.2094, range=(0, None), per_member=True, allow_inf=True),
         Key("x_max", "|x| beyond which the episode failed (m); the game's key", float, default=2.4,
-            range=(0, None), per_member=True),
+            range=(0, None), per_member=True, allow_inf=True),
     ]
 
     def _lanes(self, name: str) -> np.ndarray:
