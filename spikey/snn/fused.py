@@ -438,6 +438,9 @@ class FusedEngine:
             sc[:5] = (synapses.pre_decay, synapses.post_decay, synapses.params["a_plus"],
                       synapses.params["a_minus"], getattr(synapses, "trace_decay", 0.0))
             lr = _lanes(synapses.learning_rate, B, dtype)
+            if network.learning_lanes is not None:
+                # a lane that does not learn has rate 0: the kernel then writes none of its weights
+                lr[~network.learning_lanes] = 0
         else:
             lr = np.zeros(B, dtype)
         sc[5], sc[6], sc[7] = 1.0, 0.0, R + 1.0

@@ -254,6 +254,23 @@ class Network(Module):
         # so a frozen game's network stops changing its weights (None: all lanes).
         self.learning_lanes = None
 
+    @property
+    def learning_lanes(self) -> np.ndarray | None:
+        """(B,) bool: the lanes whose plasticity runs (None: all of them).
+
+        Lanes outside it change nothing learned, on every path: no weight change
+        (STDP included), no reward modulation, no threshold adaptation. The episode
+        loop clears the lanes whose game has ended or that the numerical guard stopped.
+        """
+        return self._learning_lanes
+
+    @learning_lanes.setter
+    def learning_lanes(self, lanes: Any) -> None:
+        lanes = None if lanes is None else np.asarray(lanes, dtype=bool).reshape(self.batch_size)
+        self._learning_lanes = lanes
+        for _, part in self._parts():
+            part.learning_lanes = lanes
+
     def _mask_reward(self, reward: np.ndarray) -> np.ndarray:
         """``reward`` (B,) with the lanes outside ``learning_lanes`` set to 0 (no modulation)."""
         if self.learning_lanes is None:

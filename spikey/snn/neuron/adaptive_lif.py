@@ -23,9 +23,9 @@ class AdaptiveLIF(LIF):
     9:99). Neurons that fire a lot become harder to fire, which spreads the
     activity over the population.
 
-    Adaptation is plasticity: in ``eval()`` mode ``θ_a`` is frozen (no rise and
-    no decay), and ``reset()`` keeps it, as a network's reset keeps learned
-    weights; ``reset_adaptation()`` clears it.
+    Adaptation is plasticity: in ``eval()`` mode, and in lanes outside the network's
+    ``learning_lanes``, ``θ_a`` is frozen (no rise and no decay), and ``reset()``
+    keeps it, as a network's reset keeps learned weights; ``reset_adaptation()`` clears it.
 
     With ``winner_take_all`` at most one neuron per network fires per step: of
     the neurons eligible to fire (over threshold or firing at random, and not
@@ -108,5 +108,8 @@ class AdaptiveLIF(LIF):
         """Reset and charge as ``LIF``, then (training only) adapt the thresholds."""
         super().update(current)
         if self.training:
-            self.theta_adapt = self.theta_adapt * self.theta_retain \
-                + self.theta_plus * self.backend.asarray(self.fired)
+            adapted = self.theta_adapt * self.theta_retain + self.theta_plus * self.backend.asarray(self.fired)
+            if self.learning_lanes is not None:  # lanes that do not learn keep their thresholds
+                adapted = self.xp.where(self.backend.asarray(self.learning_lanes, dtype=bool)[:, None], adapted,
+                                        self.theta_adapt)
+            self.theta_adapt = adapted
