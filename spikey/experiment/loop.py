@@ -12,6 +12,7 @@ and returns one DataFrame row per (episode, lane) with the episode's metrics.
 """
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
 
@@ -67,7 +68,16 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         classification), ``output_rate`` (mean output spikes per output neuron
         per network step), ``weight_mean``, ``weight_std``, ``wall_time`` (s),
         ``accuracy`` (fraction of steps whose ``info["correct"]`` was true, for
-        games that report it), plus anything callbacks record.
+        games that report it), ``failed`` (bool: the numerical guard has stopped
+        the lane, in this episode or before), plus anything callbacks record.
+
+    Numerical guard: after every game step the network's ``check_finite`` looks
+    for NaN or inf in its potentials, weights and traces; a lane where it finds
+    any is stopped (one line on stderr naming the episode, step, parts and lane),
+    its game counts as ended from that step on (the step itself is not counted)
+    and it learns nothing more, in this episode and the following ones. Its rows
+    say ``failed = True``; their values (``weight_mean`` may be NaN) describe a
+    stopped lane and must not be read as results.
     """
     _check_batch(network, game)
     B = network.batch_size
@@ -84,13 +94,21 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         record: dict[str, np.ndarray] = {"reward": np.zeros(B), "game_reward": np.zeros(B),
                                          "output_spikes": np.zeros(B), "length": np.zeros(B, int)}
         correct = None
-        done = np.zeros(B, dtype=bool)
-        for _ in range(len_episode):
+        # Lanes the numerical guard stopped (in this run) play no more: their game counts as ended.
+        failed = _failed_lanes(network)
+        done = failed.copy()
+        for _ in range(len_episode if not done.all() else 0):
             # Lanes whose game ended stay frozen: their networks still tick, but must not learn.
             network.learning_lanes = None if not done.any() else ~done
             action = network.tick(state)
             state_next, game_reward, terminated, truncated, info = game.step(action)
             reward = np.asarray(network.reward(state, action, state_next), dtype=float)
+            for failure in _guard(network):
+                failure["episode"] = episode  # the record kept in network.failures says when, too
+                print(f"spikey: episode {episode}: {failure['message']}", file=sys.stderr, flush=True)
+            failed = _failed_lanes(network)
+            # a lane stopped at this step does not count it: its state is already NaN or inf
+            done = done | failed
             live = ~done
             record["reward"] += np.where(live, reward, 0.0)
             record["game_reward"] += np.where(live, np.asarray(game_reward, dtype=float), 0.0)
@@ -111,11 +129,24 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         network.learning_lanes = None
         if correct is not None:
             record["accuracy"] = correct / np.maximum(record["length"], 1)
+        record["failed"] = failed
         frame = _episode_frame(network, episode, record, time.perf_counter() - started)
         if on_episode is not None:
             on_episode(frame)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _guard(network: Any) -> list[dict]:
+    """The network's numerical guard (``Network.check_finite``): records of lanes it stopped now."""
+    check = getattr(network, "check_finite", None)
+    return check() if check is not None else []
+
+
+def _failed_lanes(network: Any) -> np.ndarray:
+    """(B,) bool copy of the lanes the numerical guard has stopped."""
+    failed = getattr(network, "failed_lanes", None)
+    return np.zeros(network.batch_size, dtype=bool) if failed is None else np.array(failed, dtype=bool)
 
 
 def _episode_frame(network: Any, episode: int, record: dict, wall_time: float) -> pd.DataFrame:
