@@ -56,7 +56,7 @@ TUNE_BOOKKEEPING = ("trial_id", "trial", "training_iteration", "episode", "times
                     "done", "date", "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip",
                     "time_since_restore", "iterations_since_restore", "should_checkpoint", "experiment_tag")
 #: Columns of a GA members table that are not genotype keys.
-GA_COLUMNS = ("generation", "member", "fitness", "age", "cached")
+GA_COLUMNS = ("generation", "member", "fitness", "age", "cached", "note")
 
 
 class ResultFolderError(ConfigError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -157,13 +158,16 @@ def _episode_frame(network: Any, episode: int, record: dict, wall_time: float) -
     present = network.weights.mask_numpy.reshape(weights.shape[0] if network.weights.mask_numpy.ndim == 3
                                                  else 1, -1)
     masked = np.where(present, weights, np.nan)
+    with warnings.catch_warnings():  # a lane the guard stopped may hold only NaN (its rows say failed)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        weight_mean, weight_std = np.nanmean(masked, axis=1), np.nanstd(masked, axis=1)
     columns = {
         "episode": episode, "lane": np.arange(B), "seed": network.seeds, "length": record["length"],
         "reward": record["reward"] / length, "game_reward": record["game_reward"] / length,
         "output_rate": record["output_spikes"] / length / max(network.n_outputs, 1)
         / network.processing_time,
-        "weight_mean": np.broadcast_to(np.nanmean(masked, axis=1), (B,)),
-        "weight_std": np.broadcast_to(np.nanstd(masked, axis=1), (B,)),
+        "weight_mean": np.broadcast_to(weight_mean, (B,)),
+        "weight_std": np.broadcast_to(weight_std, (B,)),
         "wall_time": wall_time,
     }
     for name, values in record.items():
