@@ -26,19 +26,20 @@ CASES = [(Network, LIF, STDP), (Network, AdaptiveLIF, STDP), (RLNetwork, LIF, MS
          (ActiveRLNetwork, LIF, MSTDPET), (ActiveRLNetwork, LIF, MSTDP), (RLNetwork, LIF, RLSTDP)]
 
 
-def build(kind, neurons, synapses, batch_size, seed, fused):
+def build(kind, neurons, synapses, batch_size, seed, path):
+    """The network on ``path``: "fused" (compiled where the parts allow), "reference" or "torch"."""
     keys = {**KEYS, "stdp_window": 4} if synapses is RLSTDP else KEYS
     network = kind(parts={**PARTS, "neurons": neurons, "synapses": synapses}, keys=keys, batch_size=batch_size,
-                   seed=seed)
-    network.fused = fused
+                   seed=seed, backend="torch" if path == "torch" else "numpy")
+    network.fused = path == "fused"
     return network
 
 
 def learned(network):
     """Copies of what a network learns: weights (B, n, N), and θ_a (B, N) where adaptive."""
-    out = {"weights": np.array(network.weights.matrix)}
+    out = {"weights": network.backend.to_numpy(network.weights.matrix).copy()}
     if hasattr(network.neurons, "theta_adapt"):
-        out["theta_adapt"] = np.array(network.neurons.theta_adapt)
+        out["theta_adapt"] = network.backend.to_numpy(network.neurons.theta_adapt).copy()
     return out
 
 
@@ -61,12 +62,12 @@ def ends(steps):
     return np.where(done.any(axis=0), np.argmax(done, axis=0), len(steps) - 1)
 
 
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "reference"])
+@pytest.mark.parametrize("path", ["fused", "reference", "torch"])
 @pytest.mark.parametrize("kind,neurons,synapses", CASES, ids=[f"{k.__name__}-{n.__name__}-{s.__name__}"
                                                               for k, n, s in CASES])
-def test_a_finished_lane_learns_nothing_and_the_others_learn_as_alone(kind, neurons, synapses, fused):
-    network = build(kind, neurons, synapses, B, SEED, fused)
-    expect_fused = fused and neurons is LIF and synapses is not RLSTDP
+def test_a_finished_lane_learns_nothing_and_the_others_learn_as_alone(kind, neurons, synapses, path):
+    network = build(kind, neurons, synapses, B, SEED, path)
+    expect_fused = path == "fused" and neurons is LIF and synapses is not RLSTDP
     assert (network.fused_engine() is not None) == expect_fused
     episodes = play(network, CartPole(batch_size=B, seed=SEED))
     assert len(episodes) == EPISODES
@@ -87,7 +88,7 @@ def test_a_finished_lane_learns_nothing_and_the_others_learn_as_alone(kind, neur
     # (later episodes differ in their random draws: a finished lane still ticks, a lone network does not).
     steps = episodes[0]
     for b in range(B):
-        own = play(build(kind, neurons, synapses, 1, SEED + b, fused), CartPole(batch_size=1, seed=SEED + b), 1)[0]
+        own = play(build(kind, neurons, synapses, 1, SEED + b, path), CartPole(batch_size=1, seed=SEED + b), 1)[0]
         end = ends(steps)[b]
         assert ends(own)[0] == end
         for t in range(end + 1):
@@ -98,7 +99,7 @@ def test_a_finished_lane_learns_nothing_and_the_others_learn_as_alone(kind, neur
 
 
 def test_learning_lanes_reaches_every_part_and_clears():
-    network = build(Network, AdaptiveLIF, STDP, B, SEED, True)
+    network = build(Network, AdaptiveLIF, STDP, B, SEED, "fused")
     network.learning_lanes = [True, False, True, False]
     assert all(part.learning_lanes is not None and part.learning_lanes.tolist() == [True, False, True, False]
                for _, part in network._parts())
