@@ -17,6 +17,10 @@ Ray starts; an error names the culprit and exits with status 2.
 on Ray Train (N workers, the seeds split between them). ``--address`` attaches
 to a running cluster (``auto``, ``ray://host:10001``, or the GCS address).
 
+``run`` exits with status 3 when the numerical guard stopped lanes (NaN or inf
+state): the run plays to its end, the other lanes' results are valid, and
+``status.json`` lists the failed lanes (``failed_lanes``).
+
 Plug-in commands: a module ``M`` registered in ``PLUGINS`` provides
 ``add_arguments(parser)`` and ``main(args) -> int``; until ``M`` exists the
 command says it is not available and exits with status 2.
@@ -39,6 +43,10 @@ PLUGINS = {
     "report": ("spikey.analysis.report", "aggregate report (learning curves, parameter plots) of run folders",
                "read metrics.parquet of each run folder with pandas"),
 }
+
+
+#: Exit status of ``spikey run`` when the numerical guard stopped lanes (2: usage or config error).
+EXIT_LANES_FAILED = 3
 
 
 class CLIError(Exception):
@@ -176,7 +184,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         metrics = run_experiment(experiment, run_dir, progress=not args.quiet, validate=False)
     print(_summary_table(metrics))
     print(f"wall time {time.perf_counter() - started:.1f} s; metrics in {run_dir}/", flush=True)
-    return 0
+    return _failed_run_status(metrics, run_dir)
+
+
+def _failed_run_status(metrics: Any, run_dir: Path) -> int:
+    """Exit status of a finished run: 0, or 3 (one line per lane on stderr) where the numerical guard stopped lanes."""
+    if "failed" not in metrics.columns or not metrics["failed"].any():
+        return 0
+    from spikey.experiment.results import RunFolder
+    records = RunFolder(run_dir).read_status().get("failed_lanes") or []
+    for record in records:
+        print(f"spikey run: lane {record['lane']}: {record['message']}", file=sys.stderr)
+    if not records:  # a status without the records (Ray Train): the metrics still say which lanes
+        failed = metrics[metrics["failed"]].groupby("lane")["episode"].min()
+        for lane, episode in failed.items():
+            print(f"spikey run: lane {lane} stopped in episode {episode}: non-finite state (NaN or inf); its "
+                  f"rows have failed = True.", file=sys.stderr)
+    lanes = sorted(metrics.loc[metrics["failed"], "lane"].unique().tolist())
+    print(f"spikey run: {len(lanes)} lane(s) failed ({lanes}): their state became NaN or inf; see "
+          f"{run_dir}/status.json (failed_lanes); exit status {EXIT_LANES_FAILED}.", file=sys.stderr, flush=True)
+    return EXIT_LANES_FAILED
 
 
 def _init_ray(address: str | None) -> None:

@@ -12,7 +12,7 @@ from spikey.experiment import results as results_module
 from spikey.games import xor_gate
 
 COLUMNS = ["episode", "lane", "seed", "length", "reward", "game_reward", "output_rate", "weight_mean",
-           "weight_std", "wall_time", "accuracy"]
+           "weight_std", "wall_time", "accuracy", "failed"]
 
 
 def xor(**changes) -> Experiment:

@@ -99,9 +99,15 @@ def test_minimisation_and_nan_fitness_rank_last():
     pop = Population(None, SPACE, fitness=fitness, size=10, seed=1, mode="min", n_generations=10).run()
     assert pop.best["keys"]["x"] == 7 and pop.best["fitness"] == 0
     ranked = [pop.evaluated[i]["fitness"] for i in pop._ranking()]
-    finite = [f for f in ranked if not math.isnan(f)]
-    assert ranked[:len(finite)] == sorted(finite) and all(math.isnan(f) for f in ranked[len(finite):])
+    finite = [f for f in ranked if math.isfinite(f)]
+    # a NaN fitness becomes the worst one (+inf when minimising), ranked last, with a note in the table
+    assert ranked[:len(finite)] == sorted(finite) and all(f == math.inf for f in ranked[len(finite):])
     assert len(finite) < len(ranked)                                 # some members did score NaN
+    table = pop.table()
+    assert not table["fitness"].isna().any()
+    worst = table[table["z"] == "c"]
+    assert len(worst) and (worst["fitness"] == math.inf).all() and worst["note"].str.contains("NaN").all()
+    assert (table.loc[table["z"] != "c", "note"] == "").all()
 
 
 def test_termination_target_and_time_budget():
@@ -164,7 +170,7 @@ def test_ga_folder_format_and_resume_equals_uninterrupted(tmp_path):
                                      "y": {"low": -2.0, "high": 2.0, "log": False}, "z": {"choices": ["a", "b", "c"]}}
     assert config["settings"]["size"] == 10 and config["settings"]["n_generations"] == 8
     members = read_table(folder / "members")
-    assert list(members.columns) == ["generation", "member", "fitness", "age", "cached", "x", "y", "z"]
+    assert list(members.columns) == ["generation", "member", "fitness", "age", "cached", "note", "x", "y", "z"]
     pd.testing.assert_frame_equal(members, whole.table(), check_dtype=False)
     status = json.loads((folder / "status.json").read_text())
     assert status["kind"] == "evolve" and status["state"] == "done" and status["generation"] == 7

@@ -54,9 +54,10 @@ RUN_INDEX = ("episode", "lane", "seed")
 #: Columns Tune adds to every report (not measurements of the network).
 TUNE_BOOKKEEPING = ("trial_id", "trial", "training_iteration", "episode", "timestamp", "checkpoint_dir_name",
                     "done", "date", "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip",
-                    "time_since_restore", "iterations_since_restore", "should_checkpoint", "experiment_tag")
+                    "time_since_restore", "iterations_since_restore", "should_checkpoint", "experiment_tag",
+                    "errored")
 #: Columns of a GA members table that are not genotype keys.
-GA_COLUMNS = ("generation", "member", "fitness", "age", "cached")
+GA_COLUMNS = ("generation", "member", "fitness", "age", "cached", "note")
 
 
 class ResultFolderError(ConfigError):

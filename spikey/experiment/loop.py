@@ -12,7 +12,9 @@ and returns one DataFrame row per (episode, lane) with the episode's metrics.
 """
 from __future__ import annotations
 
+import sys
 import time
+import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -67,7 +69,16 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         classification), ``output_rate`` (mean output spikes per output neuron
         per network step), ``weight_mean``, ``weight_std``, ``wall_time`` (s),
         ``accuracy`` (fraction of steps whose ``info["correct"]`` was true, for
-        games that report it), plus anything callbacks record.
+        games that report it), ``failed`` (bool: the numerical guard has stopped
+        the lane, in this episode or before), plus anything callbacks record.
+
+    Numerical guard: after every game step the network's ``check_finite`` looks
+    for NaN or inf in its potentials, weights and traces; a lane where it finds
+    any is stopped (one line on stderr naming the episode, step, parts and lane),
+    its game counts as ended from that step on (the step itself is not counted)
+    and it learns nothing more, in this episode and the following ones. Its rows
+    say ``failed = True``; their values (``weight_mean`` may be NaN) describe a
+    stopped lane and must not be read as results.
     """
     _check_batch(network, game)
     B = network.batch_size
@@ -84,13 +95,21 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         record: dict[str, np.ndarray] = {"reward": np.zeros(B), "game_reward": np.zeros(B),
                                          "output_spikes": np.zeros(B), "length": np.zeros(B, int)}
         correct = None
-        done = np.zeros(B, dtype=bool)
-        for _ in range(len_episode):
+        # Lanes the numerical guard stopped (in this run) play no more: their game counts as ended.
+        failed = _failed_lanes(network)
+        done = failed.copy()
+        for _ in range(len_episode if not done.all() else 0):
             # Lanes whose game ended stay frozen: their networks still tick, but must not learn.
             network.learning_lanes = None if not done.any() else ~done
             action = network.tick(state)
             state_next, game_reward, terminated, truncated, info = game.step(action)
             reward = np.asarray(network.reward(state, action, state_next), dtype=float)
+            for failure in _guard(network):
+                failure["episode"] = episode  # the record kept in network.failures says when, too
+                print(f"spikey: episode {episode}: {failure['message']}", file=sys.stderr, flush=True)
+            failed = _failed_lanes(network)
+            # a lane stopped at this step does not count it: its state is already NaN or inf
+            done = done | failed
             live = ~done
             record["reward"] += np.where(live, reward, 0.0)
             record["game_reward"] += np.where(live, np.asarray(game_reward, dtype=float), 0.0)
@@ -111,11 +130,24 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
         network.learning_lanes = None
         if correct is not None:
             record["accuracy"] = correct / np.maximum(record["length"], 1)
+        record["failed"] = failed
         frame = _episode_frame(network, episode, record, time.perf_counter() - started)
         if on_episode is not None:
             on_episode(frame)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _guard(network: Any) -> list[dict]:
+    """The network's numerical guard (``Network.check_finite``): records of lanes it stopped now."""
+    check = getattr(network, "check_finite", None)
+    return check() if check is not None else []
+
+
+def _failed_lanes(network: Any) -> np.ndarray:
+    """(B,) bool copy of the lanes the numerical guard has stopped."""
+    failed = getattr(network, "failed_lanes", None)
+    return np.zeros(network.batch_size, dtype=bool) if failed is None else np.array(failed, dtype=bool)
 
 
 def _episode_frame(network: Any, episode: int, record: dict, wall_time: float) -> pd.DataFrame:
@@ -126,13 +158,16 @@ def _episode_frame(network: Any, episode: int, record: dict, wall_time: float) -
     present = network.weights.mask_numpy.reshape(weights.shape[0] if network.weights.mask_numpy.ndim == 3
                                                  else 1, -1)
     masked = np.where(present, weights, np.nan)
+    with warnings.catch_warnings():  # a lane the guard stopped may hold only NaN (its rows say failed)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        weight_mean, weight_std = np.nanmean(masked, axis=1), np.nanstd(masked, axis=1)
     columns = {
         "episode": episode, "lane": np.arange(B), "seed": network.seeds, "length": record["length"],
         "reward": record["reward"] / length, "game_reward": record["game_reward"] / length,
         "output_rate": record["output_spikes"] / length / max(network.n_outputs, 1)
         / network.processing_time,
-        "weight_mean": np.broadcast_to(np.nanmean(masked, axis=1), (B,)),
-        "weight_std": np.broadcast_to(np.nanstd(masked, axis=1), (B,)),
+        "weight_mean": np.broadcast_to(weight_mean, (B,)),
+        "weight_std": np.broadcast_to(weight_std, (B,)),
         "wall_time": wall_time,
     }
     for name, values in record.items():

@@ -88,6 +88,11 @@ class ShardRunner:
     def metrics(self) -> pd.DataFrame:
         return merge_metrics(self.frames)
 
+    def failures(self) -> list[dict]:
+        """The lanes the numerical guard stopped (``Network.failures``), ``lane`` = position in
+        ``experiment.seeds``: lane, seed, episode, game_step, network_steps, parts, message."""
+        return [{**record, "lane": self.lanes[record["lane"]]} for record in getattr(self.network, "failures", [])]
+
     def state(self) -> dict:
         """Everything needed to continue exactly from here (picklable, no functions)."""
         return {"lanes": list(self.lanes), "seeds": list(self.seeds), "next_episode": self.next_episode,
@@ -179,6 +184,9 @@ def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = N
     run_dir : path, optional
         Run folder for ``config.json``, ``metrics.parquet``, ``checkpoint.pkl``
         and ``status.json``; an interrupted run in it resumes from its last checkpoint.
+        ``status.json`` lists in ``failed_lanes`` the lanes the numerical guard stopped
+        (NaN or inf state; see ``spikey.experiment.loop``): lane, seed, episode, game
+        step, network steps, parts and message. The run still plays to its end.
     progress : bool
         Show a progress bar (tqdm) with the latest episode's mean reward.
     callbacks : sequence
@@ -194,7 +202,7 @@ def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = N
     -------
     pandas.DataFrame
         One row per episode and lane (see ``run_episodes``), ``lane`` being the
-        position in ``experiment.seeds``.
+        position in ``experiment.seeds``; ``failed`` marks the rows of stopped lanes.
     """
     if validate:
         experiment.validate()
@@ -235,7 +243,7 @@ def save_local(folder: RunFolder, runner: ShardRunner, started: float) -> None:
     folder.write_metrics(runner.metrics())
     folder.write_status(mode="local", workers=1, episodes_done=runner.next_episode,
                         n_episodes=runner.experiment.n_episodes, complete=runner.done,
-                        wall_time_s=round(time.perf_counter() - started, 3),
+                        wall_time_s=round(time.perf_counter() - started, 3), failed_lanes=runner.failures(),
                         engine=runner.network.engine, engine_reason=runner.network.engine_reason)
 
 

@@ -89,12 +89,28 @@ def run_batch(experiment: Experiment, genotypes: Sequence[dict], per_member: Seq
     frame = run_episodes(network, game, n_episodes or experiment.n_episodes, experiment.len_episode,
                          callbacks=experiment.resolved_callbacks(), reset_network=experiment.reset_network)
     frame["member"] = frame["lane"].to_numpy() // S
+    # the numerical guard's records (lane, seed, episode, step, parts, message) go along with the rows
+    frame.attrs["failures"] = [{**record, "member": record["lane"] // S} for record in network.failures]
     return frame
 
 
 def _ray_batch(experiment: Experiment, genotypes: Sequence[dict], per_member: Sequence[str],
                n_episodes: int | None) -> pd.DataFrame:
     return run_batch(experiment, genotypes, per_member, n_episodes)
+
+
+def _failure_note(frame: pd.DataFrame, member: int) -> str | None:
+    """Why ``member``'s run failed (lanes stopped by the numerical guard), or None."""
+    if "failed" not in frame.columns:
+        return None
+    rows = frame[(frame["member"] == member) & frame["failed"]]
+    if not len(rows):
+        return None
+    seeds = sorted(rows["seed"].unique().tolist())
+    records = [r for r in frame.attrs.get("failures", []) if r.get("member") == member]
+    where = (f": {', '.join(records[0]['parts'])} at episode {records[0].get('episode')}, game step "
+             f"{records[0]['game_step']}" if records else f" in episode {int(rows['episode'].min())}")
+    return f"run failed: non-finite state (NaN or inf) in seed(s) {seeds}{where}; given the worst fitness"
 
 
 class EvolveNetwork:
@@ -148,6 +164,8 @@ class EvolveNetwork:
         self.last_batches: list[int] = []
         #: Seconds the last call took.
         self.last_wall_time = 0.0
+        #: Per genotype of the last call: why its run failed (numerical guard), or None.
+        self.last_notes: list[str | None] = []
 
     def settings(self) -> dict:
         return {"metric": self.metric, "last": self.last, "aggregation": self.aggregation, "mode": self.mode,
@@ -190,7 +208,12 @@ class EvolveNetwork:
         return tuple(sorted((k, _group_value(v)) for k, v in genotype.items() if k not in pm))
 
     def __call__(self, genotypes: Sequence[dict]) -> list[float]:
-        """One fitness per genotype (float; NaN where the metric is NaN for every counted episode)."""
+        """One fitness per genotype (float; NaN where the metric is NaN for every counted episode).
+
+        A member with a lane the numerical guard stopped (NaN or inf state) gets NaN and a
+        note in ``last_notes`` naming the seeds, episode, step and parts; ``Population``
+        gives it the worst fitness.
+        """
         started = time.perf_counter()
         genotypes = [dict(g) for g in genotypes]
         if not genotypes:
@@ -204,6 +227,7 @@ class EvolveNetwork:
             frames = [run_batch(self.experiment, job, per_member) for job in jobs]
         self.last_batches = [len(job) * len(self.experiment.seeds) for job in jobs]
         fitness = [float("nan")] * len(genotypes)
+        notes: list[str | None] = [None] * len(genotypes)
         for members, frame in zip(groups, frames):
             if self.metric not in frame.columns:
                 raise ExperimentError(f"EvolveNetwork: metric '{self.metric}' is not reported; columns: "
@@ -212,9 +236,13 @@ class EvolveNetwork:
             episodes = sorted(frame["episode"].unique())[-self.last:]
             counted = frame[frame["episode"].isin(episodes)]
             for position, index in enumerate(members):
+                notes[index] = _failure_note(frame, position)
+                if notes[index] is not None:
+                    continue  # a stopped lane's numbers are not results
                 values = counted.loc[counted["member"] == position, self.metric].to_numpy(dtype=float)
                 values = values[~np.isnan(values)]
                 fitness[index] = float(AGGREGATIONS[self.aggregation](values)) if len(values) else float("nan")
+        self.last_notes = notes
         self.last_wall_time = time.perf_counter() - started
         return fitness
 

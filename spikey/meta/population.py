@@ -15,7 +15,8 @@ and members seen before are marked ``cached`` and cost nothing. (The old
 Spikey's cache appended a copy on every hit and was lost in worker
 processes; here it is one dict in the driver, checkpointed with the rest.)
 
-Breeding (``size`` = n): members are ranked by fitness (NaN ranks last);
+Breeding (``size`` = n): members are ranked by fitness (a member whose run
+failed has the worst fitness, -inf or +inf by ``mode``, and a ``note``: it ranks last);
 those of ``age >= max_age`` are not eligible as survivors or parents (unless
 none is younger). The next generation is
 
@@ -155,11 +156,16 @@ def _json_ready(value: Any) -> Any:
 
 
 def members_frame(rows: list[dict], genes: Sequence[str]) -> pd.DataFrame:
-    """The members table: fixed columns, then one column per gene (mixed-type genes as strings)."""
-    columns = ["generation", "member", "fitness", "age", "cached"] + list(genes)
-    frame = pd.DataFrame(rows, columns=columns)
+    """The members table: fixed columns, then one column per gene (mixed-type genes as strings).
+
+    ``note`` says why a member got the worst fitness (its run failed, e.g. stopped by the
+    numerical guard, or its fitness was NaN); empty otherwise.
+    """
+    columns = ["generation", "member", "fitness", "age", "cached", "note"] + list(genes)
+    frame = pd.DataFrame([{"note": "", **row} for row in rows], columns=columns)
     if len(frame):
-        frame = frame.astype({"generation": int, "member": int, "fitness": float, "age": int, "cached": bool})
+        frame = frame.astype({"generation": int, "member": int, "fitness": float, "age": int, "cached": bool,
+                              "note": str})
     for gene in genes:
         kinds = {type(v) for v in frame[gene]}
         numeric = all(issubclass(k, (int, float, np.number)) and not issubclass(k, bool) for k in kinds)
@@ -246,6 +252,7 @@ class Population:
             self.genotypes.append(self.space.sample(self.rng))
         self.ages = [0] * self.size
         self.cache: dict[tuple, float] = {}
+        self.notes: dict[tuple, str] = {}   # canonical genotype -> why its run failed (worst fitness)
         self.history: list[dict] = []
         self.evaluated: list[dict] = []    # the last evaluated generation: genotype, age, fitness, cached
         self.best: dict = {"fitness": None, "generation": None, "keys": None}
@@ -276,11 +283,16 @@ class Population:
                 "fitness": "EvolveNetwork" if self.experiment is not None and _is_evolve_network(self.fitness)
                 else getattr(self.fitness, "__qualname__", type(self.fitness).__name__)}
 
+    @property
+    def worst_fitness(self) -> float:
+        """The fitness of a member whose run failed: -inf when maximising, +inf when minimising."""
+        return -math.inf if self.settings["mode"] == "max" else math.inf
+
     def _better(self, a: float, b: float | None) -> bool:
-        if b is None or (isinstance(b, float) and math.isnan(b)):
-            return not math.isnan(a)
-        if math.isnan(a):
+        if not math.isfinite(a):  # NaN, or the worst fitness of a failed member: never the best
             return False
+        if b is None or (isinstance(b, float) and not math.isfinite(b)):
+            return True
         return a > b if self.settings["mode"] == "max" else a < b
 
     def _reached(self, value: float | None) -> bool:
@@ -302,9 +314,14 @@ class Population:
                 out.append(genotype)
         return out
 
-    def complete(self, fitness: Sequence[float] | Mapping[tuple, float]) -> None:
+    def complete(self, fitness: Sequence[float] | Mapping[tuple, float],
+                 notes: Sequence[str | None] | None = None) -> None:
         """Record the fitness of ``pending()`` (a list in its order, or canonical genotype -> fitness),
-        then breed the next generation and checkpoint."""
+        then breed the next generation and checkpoint.
+
+        ``notes`` (in ``pending()`` order) say why a member's run failed. A failed member, or one
+        whose fitness is NaN, gets ``worst_fitness`` and a note in its table row, never NaN.
+        """
         pending = self.pending()
         if isinstance(fitness, Mapping):
             values = {canon: float(f) for canon, f in fitness.items()}
@@ -317,6 +334,16 @@ class Population:
         missing = [g for g in pending if self.space.canonical(g) not in values]
         if missing:
             raise ValueError(f"Population.complete: no fitness for {missing[0]!r}.")
+        for genotype, note in zip(pending, notes or []):
+            if note:
+                canon = self.space.canonical(genotype)
+                values[canon] = self.worst_fitness
+                self.notes[canon] = str(note)
+        for canon, value in values.items():
+            if math.isnan(value):
+                values[canon] = self.worst_fitness
+                self.notes[canon] = f"fitness was NaN ({self.settings['metric']} not a number in every counted " \
+                                    f"episode); given the worst fitness"
         known_before = set(self.cache)
         self.cache.update(values)
         seen = set()
@@ -327,7 +354,7 @@ class Population:
             cached = canon in known_before or canon in seen
             seen.add(canon)
             row = {"generation": self.generation, "member": member, "fitness": value,
-                   "age": self.ages[member], "cached": cached, **genotype}
+                   "age": self.ages[member], "cached": cached, "note": self.notes.get(canon, ""), **genotype}
             self.history.append(row)
             self.evaluated.append({"genotype": dict(genotype), "age": self.ages[member], "fitness": value,
                                    "cached": cached})
@@ -360,7 +387,8 @@ class Population:
         if delay > 0:
             time.sleep(delay)
         values = list(self.fitness(pending)) if pending else []
-        self.complete(values)
+        notes = getattr(self.fitness, "last_notes", None) if pending else None
+        self.complete(values, notes=notes if notes is not None and len(notes) == len(pending) else None)
         return self
 
     def run(self) -> "Population":
@@ -441,7 +469,7 @@ class Population:
     def _report(self, completed: int, fitnesses: list[float], n_evaluated: int) -> None:
         if not self._progress:
             return
-        finite = [f for f in fitnesses if not math.isnan(f)]
+        finite = [f for f in fitnesses if math.isfinite(f)]
         best_here = (max(finite) if self.settings["mode"] == "max" else min(finite)) if finite else float("nan")
         best = self.best["fitness"]
         line = (f"generation {completed - 1:>3}: best {best_here:.4g}, mean "
@@ -481,6 +509,8 @@ class Population:
         self.ages = list(state["ages"])
         self.cache = dict(state["cache"])
         self.history = list(state["history"])
+        self.notes = {self.space.canonical({k: row[k] for k in self.space.keys}): row["note"]
+                      for row in self.history if row.get("note")}
         self.evaluated = list(state["evaluated"])
         self.best = dict(state["best"])
         self.elapsed_s = float(state["elapsed_s"])

@@ -30,6 +30,13 @@ experiment's ``sweep`` section (YAML), then the defaults::
       time_budget_s: null
       space: {learning_rate: [0.0005, 0.1, log], action_threshold: {choices: [mean, median]}}
 
+A trial whose state becomes NaN or inf in any lane (the episode loop's numerical
+guard) raises ``spikey.snn.network.NonFiniteStateError``: Tune marks it ERROR with
+the lane, step and parts in its ``error.txt``, it is never chosen as the best, and
+``load_results`` flags its reports (``errored``). Raising is what Tune users expect
+of a diverged trial (as of a NaN loss): it shows in the trial table and
+``ResultGrid.errors``, while a made-up score would be ranked as a result.
+
 Results land in ``<storage_path>/<name>/``: Tune's trial folders, plus
 ``results.parquet`` (every report of every trial, ``load_results``) and
 ``best.json`` (the best trial's keys and score).
@@ -125,9 +132,11 @@ def run_trial(config: dict, experiment: Experiment, use_gpu: bool = False) -> No
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             runner.load(load_shards(directory)[0])
+    _raise_on_failed_lanes(runner, config)
     while not runner.done:
         started = time.perf_counter()
         frame = runner.play()
+        _raise_on_failed_lanes(runner, config)
         metrics = {"episode": runner.next_episode - 1, **summarize(frame),
                    "episode_time_s": time.perf_counter() - started}
         if runner.checkpoint_due():
@@ -136,6 +145,20 @@ def run_trial(config: dict, experiment: Experiment, use_gpu: bool = False) -> No
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
         else:
             tune.report(metrics)
+
+
+def _raise_on_failed_lanes(runner: ShardRunner, config: dict) -> None:
+    """Fail the trial (Tune marks it ERROR) once the numerical guard has stopped any of its lanes.
+
+    A trial whose state became NaN or inf has no result to rank: raising keeps its numbers
+    out of the scheduler and the best-trial choice, and Tune shows it as errored with this
+    message in the trial's ``error.txt`` (a retry from the last checkpoint fails the same way).
+    """
+    failures = runner.failures()
+    if failures:
+        from spikey.snn.network import NonFiniteStateError
+        raise NonFiniteStateError(f"trial {config}: {len(failures)} lane(s) stopped by the numerical guard; first: "
+                                  f"{failures[0]['message']}", failures)
 
 
 def run_train_trial(config: dict, experiment: Experiment, num_workers: int, use_gpu: bool = False,
@@ -268,7 +291,7 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
     grid = tuner.fit()
     path = storage / name
     results = load_results(path)
-    best = grid.get_best_result(metric=options["metric"], mode=options["mode"], scope=options["scope"])
+    best = _best_result(grid, options["metric"], options["mode"], options["scope"])
     best_config = {k: v for k, v in (best.config or {}).items()}
     scores = best.metrics_dataframe[options["metric"]] if best.metrics_dataframe is not None else None
     best_score = float(_scope_value(scores, options["scope"], options["mode"])) if scores is not None \
@@ -282,6 +305,20 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
         raise RuntimeError(f"every trial of the sweep failed; first error: {errors[0]}")
     return SweepResult(path=path, results=results, best_config=best_config, best_score=best_score,
                        metric=options["metric"], mode=options["mode"], grid=grid, experiment=experiment)
+
+
+def _best_result(grid: Any, metric: str, mode: str, scope: str) -> Any:
+    """The best trial's Result by ``scope`` over its reports, among the trials that did not fail
+    (an errored trial, e.g. one the numerical guard stopped, has no result to rank); all of them
+    when every trial failed."""
+    finished = [r for r in grid if r.error is None and r.metrics_dataframe is not None
+                and metric in r.metrics_dataframe.columns]
+    if not finished:
+        return grid.get_best_result(metric=metric, mode=mode, scope=scope)
+    scores = [_scope_value(r.metrics_dataframe[metric], scope, mode) for r in finished]
+    order = [i for i in range(len(finished)) if not np.isnan(scores[i])] or list(range(len(finished)))
+    pick = (max if mode == "max" else min)(order, key=lambda i: scores[i] if not np.isnan(scores[i]) else 0.0)
+    return finished[pick]
 
 
 def _train_trial_resources(options: dict) -> tuple[dict, int]:
@@ -352,8 +389,9 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
     """Every report of every trial of a Tune experiment folder as one DataFrame.
 
     One row per (trial, report): ``trial_id``, ``trial`` (its folder name),
-    ``training_iteration``, the metrics, and the trial's sampled keys as
-    ``config/<key>`` columns. Reads Tune's ``result.json`` files, so it works
+    ``training_iteration``, the metrics, ``errored`` (the trial raised, e.g. the
+    numerical guard stopped a lane: its reports are not results), and the trial's
+    sampled keys as ``config/<key>`` columns. Reads Tune's ``result.json`` files, so it works
     without Ray running (and on a copied folder).
     """
     path = Path(path)
@@ -368,6 +406,8 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
                 config = record.pop("config", {}) or {}
                 record = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
                 record["trial"] = result_file.parent.name
+                # Tune writes error.txt beside the results of a trial that raised (e.g. NonFiniteStateError)
+                record["errored"] = (result_file.parent / "error.txt").exists()
                 record.update({f"config/{k}": v for k, v in config.items()})
                 rows.append(record)
     if not rows:
@@ -378,7 +418,9 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def best_config(results: pd.DataFrame, metric: str, mode: str = "max", scope: str = "last") -> dict:
-    """The sampled keys of the best trial in a ``load_results`` table."""
+    """The sampled keys of the best trial in a ``load_results`` table (errored trials left out)."""
+    if "errored" in results.columns and not results["errored"].all():
+        results = results[~results["errored"].astype(bool)]
     per_trial = {trial: _scope_value(rows.sort_values("training_iteration")[metric], scope, mode)
                  for trial, rows in results.groupby("trial_id")}
     best = (max if mode == "max" else min)(per_trial, key=per_trial.get)

@@ -318,6 +318,9 @@ class FusedEngine:
         else:
             delay_line, delay_slot = self._dummy3, np.array([-1], np.int64)
         random_fire = has_rand and type(neurons).random_fire
+        # lanes that no longer learn keep their adaptation (weights: their learning rate is 0 below)
+        learn = np.ones(B, bool) if network.learning_lanes is None else \
+            np.ascontiguousarray(network.learning_lanes, dtype=bool)
         noise_draws = len(type(neurons).noise_draws) if has_rand and type(neurons).noise_eq is not None else 0
         rule = self.rule
         plastic = bool(network.training and synapses.plastic and rule != STATIC)
@@ -327,6 +330,9 @@ class FusedEngine:
             sc[:5] = (synapses.pre_decay, synapses.post_decay, synapses.params["a_plus"],
                       synapses.params["a_minus"], getattr(synapses, "trace_decay", 0.0))
             lr = _lanes(synapses.learning_rate, B, dtype)
+            if network.learning_lanes is not None:
+                # a lane that does not learn has rate 0: the kernel then writes none of its weights
+                lr[~network.learning_lanes] = 0
         else:
             lr = np.zeros(B, dtype)
         sc[5], sc[6], sc[7] = 1.0, 0.0, R + 1.0
@@ -360,7 +366,7 @@ class FusedEngine:
                    if random_fire else self._dummy3)
             noise = (np.ascontiguousarray(neurons.stream("noise", (noise_draws, N)).uniforms(steps), dtype=dtype)
                      if noise_draws else self._dummy4)
-            args = (inb, rnd, noise, has_rand, bool(neurons.training), state, params, neurons.refractory,
+            args = (inb, rnd, noise, has_rand, bool(neurons.training), learn, state, params, neurons.refractory,
                     neurons.fired, smag, R, delay_line, delay_slot, self.s, self.fa, self.cur, log)
             tail = (counts, W3, lane_w, mode, mask, lane_mask, rp, ci, cp, ri, pol, x, y, z, esum, sc, rule,
                     deferred, lr, maxw, plastic)

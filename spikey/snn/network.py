@@ -49,6 +49,48 @@ from spikey.snn.modifier.template import Modifier
 #: Roles of a network's parts, in construction order.
 ROLES = ("inputs", "neurons", "weights", "synapses", "readout", "rewarder")
 REQUIRED_ROLES = ("inputs", "neurons", "weights", "synapses", "readout")
+#: Parts whose state the numerical guard checks (``Network.check_finite``): potentials, weights, traces.
+GUARDED_ROLES = ("neurons", "weights", "synapses")
+#: State arrays the guard skips: fixed signs, and the time-major (D, B, N) spike delay line (it holds
+#: polarity x magnitude, finite whenever the keys are).
+UNGUARDED_STATE = frozenset({"polarities", "delay_line"})
+
+
+class NonFiniteStateError(ArithmeticError):
+    """Raised where a lane's state became NaN or infinite and the caller cannot continue without it.
+
+    ``failures`` holds the guard's records (``Network.failures``): lane, seed, step, parts, message.
+    """
+
+    def __init__(self, message: str, failures: Sequence[dict] = ()):
+        super().__init__(message)
+        self.failures = list(failures)
+
+
+def _is_float_array(array: Any) -> bool:
+    if hasattr(array, "detach"):
+        return bool(array.dtype.is_floating_point)
+    return isinstance(array, np.ndarray) and np.issubdtype(array.dtype, np.floating)
+
+
+def nonfinite_lanes(array: Any, batch_size: int) -> np.ndarray | None:
+    """(B,) bool: the lanes of ``array`` (leading axis B) holding a NaN or an infinity; None if none does.
+
+    One reduction per lane, in the array's own dtype (the fastest pass): a sum is finite
+    whenever every term is, and a NaN or inf term makes it non-finite; lanes whose sum is
+    not finite are then checked entry by entry, since finite values can overflow a sum.
+    """
+    if hasattr(array, "detach"):  # torch: on its device, then the (B,) answer to the host
+        import torch
+        bad = ~torch.isfinite(array.reshape(batch_size, -1)).all(dim=1)
+        return bad.cpu().numpy() if bool(bad.any()) else None
+    flat = array.reshape(batch_size, -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~np.isfinite(flat.sum(axis=1))
+    if not bad.any():
+        return None
+    bad[bad] = ~np.isfinite(flat[bad]).all(axis=1)
+    return bad if bad.any() else None
 
 
 class Network(Module):
@@ -120,6 +162,7 @@ class Network(Module):
         self.synapses.bind(self.weights)  # static rules keep one matrix shared by all lanes
         self.training = True
         self.total_game_steps = 0  # game steps since construction: the clock of modifiers
+        self._clear_failures()
         self.reset()
         if self.engine_request == "compiled":
             choose(self, Network)  # refuse now, naming the part, rather than at the first tick
@@ -263,15 +306,95 @@ class Network(Module):
         # so a frozen game's network stops changing its weights (None: all lanes).
         self.learning_lanes = None
 
+    @property
+    def learning_lanes(self) -> np.ndarray | None:
+        """(B,) bool: the lanes whose plasticity runs (None: all of them).
+
+        Lanes outside it change nothing learned, on every path: no weight change
+        (STDP included), no reward modulation, no threshold adaptation. The episode
+        loop clears the lanes whose game has ended or that the numerical guard stopped.
+        """
+        return self._learning_lanes
+
+    @learning_lanes.setter
+    def learning_lanes(self, lanes: Any) -> None:
+        lanes = None if lanes is None else np.asarray(lanes, dtype=bool).reshape(self.batch_size)
+        self._learning_lanes = lanes
+        for _, part in self._parts():
+            part.learning_lanes = lanes
+
     def _mask_reward(self, reward: np.ndarray) -> np.ndarray:
         """``reward`` (B,) with the lanes outside ``learning_lanes`` set to 0 (no modulation)."""
         if self.learning_lanes is None:
             return reward
         return np.where(self.learning_lanes, reward, 0.0)
 
+    # -- numerical guard -----------------------------------------------------------------------
+    def _clear_failures(self) -> None:
+        #: (B,) bool: lanes the numerical guard stopped (kept by ``reset``; ``reset_weights`` clears it).
+        self.failed_lanes = np.zeros(self.batch_size, dtype=bool)
+        #: One record per stopped lane: lane, seed, game_step, total_game_steps, network_steps, parts, message.
+        self.failures: list[dict] = []
+
+    def nonfinite_state(self) -> dict[str, np.ndarray]:
+        """``{"role.array (Part)": (B,) bool}`` for each guarded state array holding NaN or inf; {} if all finite.
+
+        Checks the float state of neurons (potentials, timers, adaptive thresholds), weights
+        and synapses (traces, eligibility). A matrix shared by all lanes (static weights)
+        counts against every lane.
+        """
+        B, found = self.batch_size, {}
+        for role in GUARDED_ROLES:
+            part = getattr(self, role)
+            for name in part.state_names:
+                array = getattr(part, name, None)
+                if name in UNGUARDED_STATE or not _is_float_array(array):
+                    continue
+                if array.ndim and array.shape[0] == B and not (role == "weights" and array.ndim == 2):
+                    bad = nonfinite_lanes(array, B)
+                else:  # shared by every lane
+                    bad = nonfinite_lanes(array.reshape(1, -1), 1)
+                    bad = None if bad is None else np.ones(B, dtype=bool)
+                if bad is not None:
+                    found[f"{role}.{name} ({type(part).__name__})"] = bad
+        return found
+
+    def check_finite(self) -> list[dict]:
+        """The numerical guard: stop every lane whose state has become NaN or infinite.
+
+        Call once per game step (after ``tick`` and ``reward``; the episode loop does). A lane
+        found non-finite joins ``failed_lanes`` for good (its game should end and it no longer
+        learns; ``reset`` keeps it stopped, ``reset_weights`` restarts it) and gets a record in
+        ``failures`` naming the game step, the network steps, the parts and arrays, and the lane.
+        Returns the records of lanes stopped by this call (usually none).
+        """
+        found = self.nonfinite_state()
+        if not found:
+            return []
+        new = np.zeros(self.batch_size, dtype=bool)
+        for bad in found.values():
+            new |= bad
+        new &= ~self.failed_lanes
+        P, records = self.processing_time, []
+        first, last = (self.total_game_steps - 1) * P + 1, self.total_game_steps * P
+        for lane in np.flatnonzero(new):
+            parts = [name for name, bad in found.items() if bad[lane]]
+            message = (f"lane {lane} (seed {self.seeds[lane]}) stopped: non-finite values (NaN or inf) in "
+                       f"{', '.join(parts)} after game step {self.game_step} of the episode (network steps "
+                       f"{first}-{last} since the network was built); its weights and state are no longer "
+                       f"meaningful. Lower learning_rate or max_weight, check the parts' keys, or run in "
+                       f"float64.")
+            records.append({"lane": int(lane), "seed": int(self.seeds[lane]), "game_step": int(self.game_step),
+                            "total_game_steps": int(self.total_game_steps), "network_steps": [first, last],
+                            "parts": parts, "message": message})
+        self.failed_lanes = self.failed_lanes | new
+        self.failures.extend(records)
+        return records
+
     def reset_weights(self) -> None:
         """Return the weights to their initial values, restart schedules and clear state."""
         self.total_game_steps = 0
+        self._clear_failures()
         for _, part in self._parts():
             part.reset_learning()
         self.weights.reset()
@@ -403,7 +526,8 @@ class Network(Module):
         """All state (numpy arrays), key values and random-stream positions, for checkpoints."""
         return {"network": {"game_step": self.game_step, "training": self.training,
                             "total_game_steps": self.total_game_steps,
-                            "seeds": self.seeds.copy(), "params": dict(self.params)},
+                            "seeds": self.seeds.copy(), "params": dict(self.params),
+                            "failures": [dict(record) for record in self.failures]},
                 **{role: part.state_dict() for role, part in self._parts()}}
 
     def load_state_dict(self, state: dict) -> None:
@@ -414,6 +538,9 @@ class Network(Module):
             part.load_state_dict(state[role])
         self.game_step = state["network"]["game_step"]
         self.total_game_steps = state["network"].get("total_game_steps", self.game_step)
+        self._clear_failures()
+        self.failures = [dict(record) for record in state["network"].get("failures", [])]
+        self.failed_lanes[[int(record["lane"]) for record in self.failures]] = True
         self.train(state["network"]["training"])
 
 

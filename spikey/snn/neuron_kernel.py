@@ -59,7 +59,7 @@ Params = namedtuple("Params", {param_names!r})
 
 
 @numba.njit(cache=True, nogil=True)
-def run(start, steps, pending, r, reward_given, inb, rnd, noise, has_rand, training,
+def run(start, steps, pending, r, reward_given, inb, rnd, noise, has_rand, training, learn,
         state, params, refr, fb, smag, refractory_period, delay_line, delay_slot,
         s, fa, cur, log, log_pos, counts,
         W, lane_w, mode, mask, lane_mask, rp, ci, cp, ri,
@@ -283,7 +283,7 @@ def source(model: type) -> str:
     charge = _call(model, "charge_eq", found["charge_eq"], " " * 16)
     adapt = blank
     if "adapt_eq" in found:
-        adapt = "                if training:\n" + _call(model, "adapt_eq", found["adapt_eq"], " " * 20)
+        adapt = "                if training and learn[b]:\n" + _call(model, "adapt_eq", found["adapt_eq"], " " * 20)
     names = parameters(model) + (("winner_take_all",) if wta else ())
     # per-lane values are read once per lane, not per neuron (the state writes could alias them)
     lane_params = "\n".join(f"            p_{name} = params.{name}[b]" for name in names)

@@ -31,6 +31,8 @@ class Part(Module):
     """
 
     state_names: tuple[str, ...] = ()
+    #: (B,) bool of the lanes whose plasticity runs, or None for all (set by ``Network.learning_lanes``).
+    learning_lanes: np.ndarray | None = None
 
     def __init__(self, backend: Backend | None = None, seed: int | Sequence[int] | None = 0,
                  batch_size: int = 1, strict: bool = True, **config):

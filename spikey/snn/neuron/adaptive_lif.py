@@ -22,9 +22,9 @@ class AdaptiveLIF(LIF):
     9:99). Neurons that fire a lot become harder to fire, which spreads the
     activity over the population.
 
-    Adaptation is plasticity: in ``eval()`` mode ``θ_a`` is frozen (no rise and
-    no decay), and ``reset()`` keeps it, as a network's reset keeps learned
-    weights; ``reset_adaptation()`` clears it.
+    Adaptation is plasticity: in ``eval()`` mode, and in lanes outside the network's
+    ``learning_lanes``, ``θ_a`` is frozen (no rise and no decay), and ``reset()``
+    keeps it, as a network's reset keeps learned weights; ``reset_adaptation()`` clears it.
 
     With ``winner_take_all`` at most one neuron per network fires per step: of
     the neurons eligible to fire (over threshold or firing at random, and not

@@ -186,7 +186,10 @@ class Neuron(Part):
             self.reset_spiked(self.fired)
         self.charge(current)
         if self.adapt_eq is not None and self.training:
-            evaluate(self, self.adapt_eq, spiked=self.backend.cast(self.fired))
+            # lanes that no longer learn (their game ended, or they failed) keep their adaptation
+            lanes = None if self.learning_lanes is None else \
+                self.backend.asarray(self.learning_lanes, dtype=bool)[:, None]
+            evaluate(self, self.adapt_eq, mask=lanes, spiked=self.backend.cast(self.fired))
 
     def reset_spiked(self, mask: Any) -> None:
         """Neurons in ``mask`` (fired or refractory) take ``hold_eq``; those that fired, ``spike_eq``."""

@@ -116,8 +116,7 @@ class RLSTDP(Synapse):
         signed = self.kernels[self.position] @ self.history       # (B, n): pol_i * d_i
         earlier_body = self.xp.abs(signed[:, n_inputs:])           # (B, N): d of body neurons
         change = signed[:, :, None] * post[:, None, :] - pre[:, :, None] * earlier_body[:, None, :]
-        self.weights.matrix += (self.learning_rate * self._lane(self.reward_trace)) * change
-        self.weights.clip_()
+        self.change_weights((self.learning_rate * self._lane(self.reward_trace)) * change)
         self.history[:, self.position] = pre
         self.position = (self.position + 1) % self.history.shape[1]
 

@@ -38,5 +38,8 @@ class STDP(TraceSTDP):
         if target is not None:
             sums = self.weights.matrix.sum(axis=-2, keepdims=True)
             scale = self.xp.where(sums > 0, target / self.xp.where(sums > 0, sums, 1.0), 1.0)
+            if self.learning_lanes is not None:  # lanes that do not learn keep their columns
+                learns = self.backend.asarray(self.learning_lanes, dtype=bool)
+                scale = self.xp.where(learns[:, None, None], scale, 1.0)
             self.weights.matrix *= scale
             self.weights.clip_()

@@ -67,6 +67,22 @@ class Synapse(Part):
     def apply_reward(self, reward: Any) -> None:
         """A game step's reward ``(B,)`` for the steps since the last call (deferred mode)."""
 
+    def change_weights(self, delta: Any) -> None:
+        """W += delta ``(B, n, N)`` in the lanes that learn (``learning_lanes``), then bound and re-mask.
+
+        Lanes outside ``learning_lanes`` keep their weights bit for bit (their delta is
+        not even added, so a NaN delta of a stopped lane cannot reach them).
+        """
+        lanes = self.learning_lanes
+        if lanes is None:
+            self.weights.matrix += delta
+        elif not lanes.any():
+            return
+        else:
+            index = self.backend.asarray(np.flatnonzero(lanes), dtype=np.int64)
+            self.weights.matrix[index] += delta[index]
+        self.weights.clip_()
+
     def _lane(self, value: Any) -> Any:
         """A (B,) reward or per-member rate as (B, 1, 1) to scale (B, n, N) updates."""
         if isinstance(value, (int, float)):
@@ -130,8 +146,3 @@ class TraceSTDP(Synapse):
             return False
         clipped_to = getattr(self.weights, "clipped_to", None)
         return clipped_to is not None and np.array_equal(clipped_to, self.weights.params["max_weight"])
-
-    def change_weights(self, delta: Any) -> None:
-        """W += delta (B, n, N), then bound and re-mask."""
-        self.weights.matrix += delta
-        self.weights.clip_()
