@@ -120,7 +120,7 @@ def run_trial(config: dict, experiment: Experiment, use_gpu: bool = False) -> No
     trial = experiment.with_keys(config)
     if use_gpu:
         trial = trial.replace(backend="torch", device="cuda")
-    runner = ShardRunner(trial)
+    runner = ShardRunner(trial, keep_rows=False)  # rows go to Tune by report, not into checkpoints
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
