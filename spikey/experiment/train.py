@@ -247,6 +247,7 @@ def run_train(experiment: Experiment, run_dir: str | os.PathLike, *, num_workers
     for shard in shards:  # the last rows, in case a worker stopped before writing them
         folder.restore_rows(shard)
     metrics = _complete_metrics(folder, next_episode, len(experiment.seeds))
+    folder.compact_metrics()
     folder.write_status(mode="train", workers=num_workers, use_gpu=use_gpu, episodes_done=next_episode,
                         n_episodes=experiment.n_episodes, complete=next_episode >= experiment.n_episodes,
                         wall_time_s=round(time.perf_counter() - started, 3),
