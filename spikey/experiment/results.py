@@ -52,6 +52,8 @@ CHECKPOINT_KIND = "run-checkpoint"
 SHARD_KIND = "shard"
 #: How a user passes trust in an old pickle file (named in the refusal).
 TRUST_RUN = "pass --trust-pickle (spikey run <folder> --trust-pickle; trust_pickle=True in Python)"
+#: Consecutive metrics parts of equal length merged into one (``RunFolder.append_metrics``).
+MERGE_PARTS = 16
 _PART = re.compile(r"^part-(\d+)-(\d+)-(\d+)\.(parquet|csv)$")
 
 
@@ -265,11 +267,24 @@ class RunFolder:
 
         The part's name holds its first and last episode and first lane, so writing
         the same rows again (a resumed run restoring its last interval) replaces it.
+        Every ``MERGE_PARTS`` consecutive parts of equal length are merged into one
+        (as a counter carries), so a shard keeps few files, and each row is rewritten
+        about log_16(episodes) times in all: a checkpoint costs O(new rows) on average.
         """
         if rows is None or not len(rows):
             return None
-        name = f"part-{int(rows['episode'].min()):06d}-{int(rows['episode'].max()):06d}-{int(rows['lane'].min()):04d}"
-        return write_table(self.metrics_dir / name, rows.reset_index(drop=True))
+        lane = int(rows["lane"].min())
+        name = f"part-{int(rows['episode'].min()):06d}-{int(rows['episode'].max()):06d}-{lane:04d}"
+        path = write_table(self.metrics_dir / name, rows.reset_index(drop=True))
+        while True:
+            tail = [p for p in self.metric_parts() if p[2] == lane][-MERGE_PARTS:]
+            if len(tail) < MERGE_PARTS or len({last - first for first, last, _, _ in tail}) > 1 \
+                    or any(b[0] != a[1] + 1 for a, b in zip(tail, tail[1:])):
+                return path
+            merged = self._read_parts([p[-1] for p in tail])
+            path = write_table(self.metrics_dir / f"part-{tail[0][0]:06d}-{tail[-1][1]:06d}-{lane:04d}", merged)
+            for *_, old in tail:  # after the merged part exists (metric_parts prefers it meanwhile)
+                old.unlink()
 
     def metric_parts(self) -> list[tuple[int, int, int, Path]]:
         """``(first episode, last episode, first lane, path)`` of every metrics part, in that order.
