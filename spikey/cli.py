@@ -13,6 +13,10 @@ CONFIG is a YAML or JSON experiment file (``spikey.experiment.config``). It is
 read and validated (part names, keys, types, ranges, game/network sizes) before
 Ray starts; an error names the culprit and exits with status 2.
 
+Run and GA folders load as data (JSON, Parquet, ``.npz`` without pickle); a
+damaged file or a full disk stops with one line naming it. A folder of an older
+version holding a pickle opens only with ``--trust-pickle``.
+
 ``run`` without ``--workers`` runs in this process; with ``--workers N`` it runs
 on Ray Train (N workers, the seeds split between them). ``--address`` attaches
 to a running cluster (``auto``, ``ray://host:10001``, or the GCS address).

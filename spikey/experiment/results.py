@@ -190,7 +190,7 @@ def plain_state(state: Any) -> Any:
     """A state dict without non-data key values (functions, objects) under ``"params"`` entries.
 
     Key values come back from the configuration when the network is rebuilt;
-    dropping callables makes checkpoints picklable and loadable anywhere.
+    dropping callables leaves data only, which a state file stores (``state_file``).
     """
     if isinstance(state, dict):
         out = {}

@@ -25,7 +25,7 @@ Examples
 --------
 >>> import os, tempfile, numpy as np
 >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
->>> write_state(path, {"w": np.eye(2, dtype=np.float32), "step": (3, np.int64(4)), 7: float("nan")}, kind="demo")
+>>> _ = write_state(path, {"w": np.eye(2, dtype=np.float32), "step": (3, np.int64(4)), 7: float("nan")}, kind="demo")
 >>> state = read_state(path, kind="demo")
 >>> state["w"].dtype, state["step"], state[7]
 (dtype('float32'), (3, np.int64(4)), nan)
