@@ -330,11 +330,11 @@ class RunFolder:
             tables = []
             for path in paths:  # one pandas conversion for all parts: ~5x faster than one per part
                 try:
-                    tables.append(pq.read_table(path))
+                    tables.append(pq.read_table(path, use_threads=False))
                 except Exception as error:
                     read_table_file(path, advice=advice)  # names the file and the error
                     raise
-            frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+            frame = pa.concat_tables(tables, promote_options="default").to_pandas(use_threads=False)
         else:
             frame = pd.concat([read_table_file(path, advice=advice) for path in paths], ignore_index=True)
         if {"episode", "lane"} <= set(frame.columns):
