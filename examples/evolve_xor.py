@@ -120,12 +120,12 @@ def main(argv=None) -> int:
               f"{result['identical_fitness']}")
         return 0
     from spikey.experiment import run_experiment
-    from spikey.meta.population import Population
+    from spikey.meta.population import STATE_FILE, Population
     out = Path(args.out)
-    if args.fresh and (out / "population.pkl").exists():
+    if args.fresh and (out / STATE_FILE).exists():
         shutil.rmtree(out)
     started = time.perf_counter()
-    if (out / "population.pkl").exists():
+    if (out / STATE_FILE).exists():
         print(f"continuing the GA in {out} (use --fresh to start again)")
         population = Population.resume(out, progress=True, n_generations=args.generations,
                                        evaluation=args.evaluation)

@@ -3,7 +3,7 @@
 ::
 
     spikey run CONFIG [--workers N] [--gpu] [--address ADDR] [--out RUN_DIR] [--set KEY=VALUE ...]
-    spikey run RUN_DIR                      # resume an interrupted run (its config.json)
+    spikey run RUN_DIR [--trust-pickle]     # resume an interrupted run (its config.json)
     spikey sweep CONFIG [--samples N] [--scheduler asha] [--train-workers N] [--address ADDR] [--out DIR]
     spikey evolve CONFIG ...                # genetic algorithm (plug-in: spikey.meta.evolve)
     spikey report RUN_DIR ...               # aggregate report (plug-in: spikey.analysis.report)
@@ -12,6 +12,10 @@
 CONFIG is a YAML or JSON experiment file (``spikey.experiment.config``). It is
 read and validated (part names, keys, types, ranges, game/network sizes) before
 Ray starts; an error names the culprit and exits with status 2.
+
+Run and GA folders load as data (JSON, Parquet, ``.npz`` without pickle); a
+damaged file or a full disk stops with one line naming it. A folder of an older
+version holding a pickle opens only with ``--trust-pickle``.
 
 ``run`` without ``--workers`` runs in this process; with ``--workers N`` it runs
 on Ray Train (N workers, the seeds split between them). ``--address`` attaches
@@ -176,12 +180,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         _init_ray(args.address)
         metrics = run_train(experiment, run_dir, num_workers=args.workers, use_gpu=args.gpu,
                             max_failures=args.max_failures, progress=not args.quiet, validate=False,
+                            trust_pickle=args.trust_pickle,
                             resources_per_worker={"CPU": args.cpus_per_worker} if args.cpus_per_worker else None)
     else:
         if args.gpu:
             experiment = experiment.replace(backend="torch", device="cuda")
         from spikey.experiment import run_experiment
-        metrics = run_experiment(experiment, run_dir, progress=not args.quiet, validate=False)
+        metrics = run_experiment(experiment, run_dir, progress=not args.quiet, validate=False,
+                                 trust_pickle=args.trust_pickle)
     print(_summary_table(metrics))
     print(f"wall time {time.perf_counter() - started:.1f} s; metrics in {run_dir}/", flush=True)
     return _failed_run_status(metrics, run_dir)
@@ -398,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-failures", type=int, default=3, help="worker-group restarts allowed")
     run.add_argument("--address", help="attach to a running Ray cluster (auto, ray://host:port, host:port)")
     run.add_argument("--out", help="run folder (default runs/<name>-run-<time>)")
+    run.add_argument("--trust-pickle", action="store_true",
+                     help="open a run folder of an older version whose checkpoint.pkl is a pickle (loading a "
+                          "pickle can run code: only for folders you trust); it is rewritten as data")
     _add_run_settings(run)
     run.set_defaults(handler=cmd_run)
 

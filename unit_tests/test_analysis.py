@@ -6,7 +6,6 @@ chose rather than against another part of the code base.
 """
 import json
 import math
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -16,8 +15,9 @@ import pytest
 from spikey.analysis import (ResultFolderError, best_configs, detect_kind, importance, load, read_source,
                              summarize, t_quantile)
 from spikey.analysis.summary import incomplete_beta, t_cdf, unit_values
-from spikey.experiment import Experiment, run_experiment
+from spikey.experiment import Experiment, RunFolder, run_experiment
 from spikey.experiment.results import write_json, write_table
+from spikey.experiment.state_file import write_state
 from spikey.meta.series import Series
 
 # --------------------------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def make_ga_folder(folder) -> None:
                      "crossover_rate": 0.25, "random_rate": 0.0, "max_age": 3, "metric": "accuracy"},
         "seed": 0})
     write_table(folder / "members", members)
-    (folder / "population.pkl").write_bytes(pickle.dumps({"generation": 2}))
+    write_state(folder / "population.npz", {"generation": 2}, kind="population")
     write_json(folder / "status.json", {"kind": "evolve", "state": "done", "generation": 2, "best_fitness": 0.75})
     write_json(folder / "best.json", {"fitness": 0.75, "generation": 2,
                                       "keys": {"learning_rate": 0.028, "firing_threshold": 1.6}})
@@ -127,7 +127,7 @@ def test_detect_kind_and_errors(folders, tmp_path):
 
 def test_load_run_folder_matches_its_metrics(folders):
     frame = load(folders["run"])
-    metrics = pd.read_parquet(folders["run"] / "metrics.parquet")
+    metrics = RunFolder(folders["run"]).read_metrics()
     assert len(frame) == len(metrics) == 2 * 3
     assert list(frame.columns[:5]) == ["source", "kind", "run", "seed", "episode"]
     assert (frame["kind"] == "run").all() and (frame["run"] == "run").all()
@@ -150,7 +150,7 @@ def test_load_series_has_config_columns(folders):
     assert (frame["run"] == frame["config_id"]).all()
     for config in json.loads((folders["series"] / "series.json").read_text())["configs"]:
         rows = frame[frame["config_id"] == config["config_id"]]
-        metrics = pd.read_parquet(folders["series"] / config["config_id"] / "metrics.parquet")
+        metrics = RunFolder(folders["series"] / config["config_id"]).read_metrics()
         np.testing.assert_array_equal(rows["accuracy"].to_numpy(), metrics["accuracy"].to_numpy())
         for key, value in config["keys"].items():
             assert (rows[key] == value).all()

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from spikey import cli
+from spikey.experiment import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR = str(ROOT / "examples" / "xor.yaml")
@@ -54,15 +55,15 @@ def test_local_run_then_resume_from_the_run_folder(tmp_path, capsys, no_ray):
                      "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "local" in printed and "accuracy" in printed
-    metrics = pd.read_parquet(out / "metrics.parquet")
+    metrics = RunFolder(out).read_metrics()
     assert metrics["episode"].max() == 2 and sorted(metrics["seed"].unique()) == [0, 1]
     config = json.loads((out / "config.json").read_text())
     assert config["keys"]["learning_rate"] == 0.001 and config["n_episodes"] == 3
     # `spikey run RUN_DIR` continues the folder's own experiment: here it is complete, so nothing is replayed
     assert cli.main(["run", str(out), "--quiet"]) == 0
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "metrics.parquet"), metrics)
+    pd.testing.assert_frame_equal(RunFolder(out).read_metrics(), metrics)
     assert cli.main(["run", str(out), "--episodes", "4", "--quiet"]) == 0  # extend by one episode
-    assert pd.read_parquet(out / "metrics.parquet")["episode"].max() == 3
+    assert RunFolder(out).read_metrics()["episode"].max() == 3
 
 
 BAD = [

@@ -1,7 +1,6 @@
 """`spikey evolve`: a run killed with SIGKILL mid-generation resumes to the uninterrupted result; bad configs refused."""
 import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 
 from spikey.cli import main as spikey
 from spikey.experiment.results import read_table
+from spikey.experiment.state_file import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,8 +58,7 @@ def write_config(tmp_path, text=CONFIG) -> Path:
 
 
 def state(folder: Path):
-    with open(folder / "population.pkl", "rb") as file:
-        return pickle.load(file)
+    return read_state(folder / "population.npz", kind="population")
 
 
 # (a Done-when item of the GA/report work: kept in the default suite, ~10 s)

@@ -1,7 +1,6 @@
 """Local experiment runs: metrics columns, run folders written atomically, resume, shard invariance."""
 import json
 import os
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -9,6 +8,7 @@ import pytest
 
 from spikey.experiment import Experiment, ExperimentError, RunFolder, ShardRunner, run_episodes, run_experiment
 from spikey.experiment import results as results_module
+from spikey.experiment.state_file import read_state, write_state
 from spikey.games import xor_gate
 
 COLUMNS = ["episode", "lane", "seed", "length", "reward", "game_reward", "output_rate", "weight_mean",
@@ -39,7 +39,7 @@ def test_run_folder_holds_config_metrics_checkpoint_and_status(tmp_path):
     exp = xor()
     metrics = run_experiment(exp, tmp_path / "run", progress=False)
     folder = RunFolder(tmp_path / "run")
-    assert sorted(os.listdir(folder.path)) == ["checkpoint.pkl", "config.json", "metrics.parquet", "status.json"]
+    assert sorted(os.listdir(folder.path)) == ["checkpoint.npz", "config.json", "metrics", "status.json"]
     same_rows(folder.read_metrics(), metrics)
     assert metrics.groupby("episode").size().tolist() == [4] * 4 and metrics["seed"].tolist()[:4] == [0, 1, 2, 3]
     status = folder.read_status()
@@ -144,18 +144,19 @@ def _umask():
     return mask
 
 
-def test_checkpoint_pickles_without_functions():
+def test_checkpoint_is_data_without_functions(tmp_path):
     state = ShardRunner(xor(seeds=2)).state()
-    restored = pickle.loads(pickle.dumps(state))  # expected_value (a function) is left out
+    write_state(tmp_path / "shard.npz", state, kind="shard")  # refuses anything but data
+    restored = read_state(tmp_path / "shard.npz", kind="shard")  # expected_value (a function) is left out
     assert "expected_value" not in restored["network"]["rewarder"]["params"]
     assert restored["network"]["synapses"]["params"]["learning_rate"] == 1e-4
 
 
 def test_csv_fallback_without_pyarrow(tmp_path, monkeypatch):
     monkeypatch.setattr(results_module, "_has_parquet", lambda: False)
-    frame = pd.DataFrame({"episode": [0, 1], "reward": [0.25, 0.5]})
-    path = RunFolder(tmp_path).write_metrics(frame)
-    assert path.name == "metrics.csv"
+    frame = pd.DataFrame({"episode": [0, 1], "lane": [0, 0], "reward": [0.25, 0.5]})
+    path = RunFolder(tmp_path).append_metrics(frame)
+    assert path.name == "part-000000-000001-0000.csv"
     pd.testing.assert_frame_equal(RunFolder(tmp_path).read_metrics(), frame)
 
 

@@ -167,7 +167,7 @@ def test_resuming_with_another_number_of_workers_is_refused_before_ray_starts(tm
     stored = tmp_path / "ray_train" / "train" / "checkpoint_000002"
     stored.mkdir(parents=True)
     for rank in range(2):
-        (stored / f"shard-{rank:04d}.pkl").write_bytes(b"")
+        (stored / f"shard-{rank:04d}.npz").write_bytes(b"")
     exp = Experiment.from_file(ROOT / "examples/xor.yaml")
     with pytest.raises(ExperimentError, match="checkpointed by 2 worker"):
         run_train(exp, tmp_path, num_workers=4)

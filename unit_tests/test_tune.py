@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikey.experiment import Experiment, evaluate
+from spikey.experiment import Experiment, RunFolder, evaluate
 from spikey.module import KeyRangeError, KeyTypeError, UnknownKeyError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,4 +102,4 @@ def test_trials_that_run_train_inside(ray_session, tmp_path):
     for trial in frame["trial"].unique():  # each trial holds a complete Train run folder
         run = tmp_path / "nested" / trial / "run"
         assert json.loads((run / "status.json").read_text())["workers"] == 2
-        assert len(pd.read_parquet(run / "metrics.parquet")) == 2 * 4
+        assert len(RunFolder(run).read_metrics()) == 2 * 4

@@ -2,7 +2,8 @@
 
 ``load(path, ...)`` takes any mix of
 
-* run folders (``spikey run`` / ``run_experiment``: ``config.json`` + ``metrics.*``),
+* run folders (``spikey run`` / ``run_experiment``: ``config.json`` + ``metrics/`` parts, or an
+  older version's ``metrics.*``),
 * series folders (``spikey.meta.series``: ``series.json``, one run folder per configuration),
 * Tune sweep folders (``spikey sweep`` / ``run_sweep``: ``results.*`` + ``best.json``, or
   Tune's own ``*/result.json`` files),
@@ -22,6 +23,9 @@ and returns one row per measurement with
 
 The frame's ``attrs`` hold the lists ``key_columns`` and ``metric_columns``;
 ``read_source`` gives the same per folder with its experiment and best configuration.
+Every file is read as data (JSON, Parquet, CSV); a missing, truncated or corrupt
+one raises a ``ConfigError`` naming the file and what to do
+(``ResultFolderError``, or ``FolderFileError`` for a file of a run folder).
 
 Examples
 --------
@@ -34,7 +38,6 @@ spikey.analysis.load.ResultFolderError: load: '...' is not a result folder; look
 from __future__ import annotations
 
 import dataclasses
-import json
 import numbers
 import os
 from pathlib import Path
@@ -43,7 +46,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from spikey.experiment.results import read_table
+from spikey.experiment.results import RunFolder, read_json, read_table
 from spikey.module import ConfigError
 
 KINDS = ("run", "series", "tune", "evolve")
@@ -101,11 +104,7 @@ def _has_table(folder: Path, name: str) -> bool:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ResultFolderError(f"load: cannot read {path}: {error}", key="path", value=str(path),
-                                expected="a readable JSON file") from error
+    return read_json(path, advice="Restore it from a copy, or leave this folder out of the report.")
 
 
 def detect_kind(path: str | os.PathLike) -> str:
@@ -127,11 +126,11 @@ def detect_kind(path: str | os.PathLike) -> str:
                                         f"generation finished).", key="path", value=str(path),
                                         expected="members.parquet or members.csv")
             return "evolve"
-        if _has_table(folder, "metrics"):
+        if RunFolder(folder).has_metrics():
             return "run"
-        raise ResultFolderError(f"load: '{path}' has config.json but no metrics.parquet/.csv: a run folder whose "
-                                f"first episode has not finished.", key="path", value=str(path),
-                                expected="metrics.parquet or metrics.csv")
+        raise ResultFolderError(f"load: '{path}' has config.json but no metrics (metrics/ parts or "
+                                f"metrics.parquet/.csv): a run folder whose first checkpoint has not been written.",
+                                key="path", value=str(path), expected="metrics/ or metrics.parquet")
     if (_has_table(folder, "results") and (folder / "best.json").exists()) or any(folder.glob("*/result.json")):
         return "tune"
     raise ResultFolderError(
@@ -172,7 +171,7 @@ def _assemble(ids: dict, keys: dict, data: pd.DataFrame, key_columns: list, metr
 
 def _read_run(folder: Path, label: str) -> Source:
     config = _read_json(folder / "config.json")
-    metrics = read_table(folder / "metrics")
+    metrics = RunFolder(folder).read_metrics()
     keys = _scalar_keys(config)
     metric_columns = _numeric_metrics(metrics, RUN_INDEX)
     ids = {"source": label, "kind": "run", "run": folder.name, "seed": metrics["seed"],
@@ -187,7 +186,7 @@ def _read_series(folder: Path, label: str) -> Source:
     if results is None:  # interrupted before the table: gather the configurations' run folders
         frames = []
         for config in info.get("configs", []):
-            metrics = read_table(folder / config["config_id"] / "metrics")
+            metrics = RunFolder(folder / config["config_id"]).read_metrics()
             if metrics is not None and len(metrics):
                 frames.append(metrics.assign(config_id=config["config_id"],
                                              **{k: v for k, v in config["keys"].items()

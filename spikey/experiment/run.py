@@ -37,6 +37,7 @@ import pandas as pd
 from spikey.experiment.config import Experiment, ExperimentError
 from spikey.experiment.loop import run_episodes
 from spikey.experiment.results import RunFolder, game_state, load_game_state, merge_metrics, plain_state
+from spikey.experiment.state_file import FolderFileError
 
 #: Metric columns that are bookkeeping, not measurements (left out of summaries).
 INDEX_COLUMNS = ("episode", "lane", "seed")
@@ -57,14 +58,17 @@ class ShardRunner:
     """
 
     def __init__(self, experiment: Experiment, lanes: Sequence[int] | None = None, *,
-                 device: str | None = None, backend: str | None = None, callbacks: Sequence = ()):
+                 device: str | None = None, backend: str | None = None, callbacks: Sequence = (),
+                 keep_rows: bool = True):
         self.experiment = experiment
         self.lanes = list(range(len(experiment.seeds))) if lanes is None else [int(i) for i in lanes]
         self.seeds = [experiment.seeds[i] for i in self.lanes]
         self.network, self.game = experiment.build(self.lanes, device=device, backend=backend)
         self.callbacks = experiment.resolved_callbacks() + list(callbacks)
         self.next_episode = 0
-        self.frames: list[pd.DataFrame] = []
+        self.keep_rows = keep_rows
+        #: Metric rows not yet written to a run folder (all of them when none is written), one frame per episode.
+        self.rows: list[pd.DataFrame] = []
 
     @property
     def done(self) -> bool:
@@ -81,12 +85,18 @@ class ShardRunner:
         frame = run_episodes(self.network, self.game, 1, exp.len_episode, callbacks=self.callbacks,
                              reset_network=exp.reset_network, first_episode=self.next_episode)
         frame["lane"] = np.asarray(self.lanes)[frame["lane"].to_numpy()]
-        self.frames.append(frame)
+        if self.keep_rows:
+            self.rows.append(frame)
         self.next_episode += 1
         return frame
 
     def metrics(self) -> pd.DataFrame:
-        return merge_metrics(self.frames)
+        """The rows held here: every episode's, unless ``rows_saved`` handed them to a run folder."""
+        return merge_metrics(self.rows)
+
+    def rows_saved(self) -> None:
+        """The held rows are in a run folder now: let them go (memory stays flat over a long run)."""
+        self.rows = []
 
     def failures(self) -> list[dict]:
         """The lanes the numerical guard stopped (``Network.failures``), ``lane`` = position in
@@ -94,13 +104,16 @@ class ShardRunner:
         return [{**record, "lane": self.lanes[record["lane"]]} for record in getattr(self.network, "failures", [])]
 
     def state(self) -> dict:
-        """Everything needed to continue exactly from here (picklable, no functions)."""
+        """Everything needed to continue exactly from here, as data (``state_file``): lanes, seeds,
+        next episode, network and game state, and the rows held (None if none)."""
+        rows = self.metrics()
         return {"lanes": list(self.lanes), "seeds": list(self.seeds), "next_episode": self.next_episode,
                 "network": plain_state(self.network.state_dict()), "game": game_state(self.game),
-                "metrics": self.metrics()}
+                "rows": rows if len(rows) else None}
 
     def load(self, state: dict) -> None:
-        """Continue from ``state()`` of a shard with the same lanes."""
+        """Continue from ``state()`` of a shard with the same lanes (its rows belong to the run folder:
+        ``RunFolder.restore_rows``)."""
         if list(state["seeds"]) != list(self.seeds):
             raise ExperimentError(f"checkpoint shard holds seeds {list(state['seeds'])} but this shard runs "
                                   f"{self.seeds}; resume with the same seeds and number of workers.",
@@ -108,9 +121,7 @@ class ShardRunner:
         self.network.load_state_dict(state["network"])
         load_game_state(self.game, state["game"])
         self.next_episode = int(state["next_episode"])
-        metrics = state.get("metrics")
-        self.frames = [] if metrics is None or not len(metrics) else \
-            [metrics[metrics["episode"] < self.next_episode]]
+        self.rows = []
 
 
 def summarize(frame: pd.DataFrame) -> dict:
@@ -137,21 +148,32 @@ def _comparable(config: dict) -> dict:
 
 
 def prepare_run_folder(experiment: Experiment, run_dir: str | os.PathLike, *, resume: bool = True,
-                       mode: str = "local", workers: int = 1) -> tuple[RunFolder, dict | None]:
+                       mode: str = "local", workers: int = 1, trust_pickle: bool = False,
+                       checkpoint_elsewhere: bool = False) -> tuple[RunFolder, dict | None]:
     """Create or reopen a run folder; returns it and its checkpoint (None for a fresh run).
 
     A folder holding a different experiment (other keys, parts, seeds, ...) is
     refused rather than mixed; ``resume=False`` refuses any existing checkpoint.
+    Damaged or missing files are refused naming the file (``FolderFileError``):
+    metrics without a checkpoint (unless ``checkpoint_elsewhere``: a Ray Train run's
+    own storage holds it) would restart at episode 0 and record episodes twice.
+    A checkpoint of an older version (a pickle) loads only with ``trust_pickle``
+    and is then rewritten as data (``RunFolder.migrate``).
     """
     folder = RunFolder(run_dir)
     config = experiment.to_dict()
     existing = folder.read_config()
-    checkpoint = folder.read_checkpoint()
+    checkpoint = folder.read_checkpoint(trust_pickle=trust_pickle)
     if checkpoint is not None or existing is not None:
         if not resume:
             raise ExperimentError(f"run folder {folder.path} already holds a run; choose a new folder or "
                                   f"resume it.", key="run_dir", value=str(folder.path), expected="a new folder")
-        if existing is not None and _comparable(existing) != _comparable(config):
+        if existing is None:
+            raise FolderFileError(f"run folder {folder.path} has a checkpoint but no config.json, so it cannot be "
+                                  f"checked to hold this experiment; restore config.json from a copy, or start a "
+                                  f"new folder.", key=str(folder.path / "config.json"), value=None,
+                                  expected="config.json")
+        if _comparable(existing) != _comparable(config):
             differing = sorted(k for k in set(_comparable(existing)) | set(_comparable(config))
                                if _comparable(existing).get(k) != _comparable(config).get(k))
             detail = differing[0]
@@ -167,14 +189,21 @@ def prepare_run_folder(experiment: Experiment, run_dir: str | os.PathLike, *, re
             raise ExperimentError(f"run folder {folder.path} was run with {status.get('workers')} worker(s); "
                                   f"resume it with the same number (here {workers}).", key="workers",
                                   value=workers, expected=str(status.get("workers")))
+    if checkpoint is None and not checkpoint_elsewhere and folder.has_metrics():
+        raise FolderFileError(f"run folder {folder.path} has metrics but no checkpoint ({folder.checkpoint_path.name} "
+                              f"is missing): resuming would restart at episode 0 and record episodes twice. "
+                              f"Restore {folder.checkpoint_path.name} from a copy, or start a new folder.",
+                              key=str(folder.checkpoint_path), value=None, expected="the run's checkpoint")
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.write_config(config)
+    if checkpoint is not None and checkpoint["legacy"]:
+        folder.migrate(checkpoint)
     return folder, checkpoint
 
 
 def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = None, *,
                    progress: bool = True, callbacks: Sequence = (), resume: bool = True,
-                   validate: bool = True,
+                   validate: bool = True, trust_pickle: bool = False,
                    on_episode: Callable[[int, pd.DataFrame], None] | None = None) -> pd.DataFrame:
     """Run every seed of ``experiment`` as one batch in this process.
 
@@ -182,8 +211,9 @@ def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = N
     ----------
     experiment : Experiment
     run_dir : path, optional
-        Run folder for ``config.json``, ``metrics.parquet``, ``checkpoint.pkl``
-        and ``status.json``; an interrupted run in it resumes from its last checkpoint.
+        Run folder for ``config.json``, ``metrics/``, ``checkpoint.npz`` and
+        ``status.json`` (``spikey.experiment.results``); an interrupted run in it
+        resumes from its last checkpoint.
         ``status.json`` lists in ``failed_lanes`` the lanes the numerical guard stopped
         (NaN or inf state; see ``spikey.experiment.loop``): lane, seed, episode, game
         step, network steps, parts and message. The run still plays to its end.
@@ -195,6 +225,9 @@ def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = N
         Continue a run found in ``run_dir`` (False: refuse to touch it).
     validate : bool
         Check the spec first (``Experiment.validate``).
+    trust_pickle : bool
+        Open a run folder of an older version whose checkpoint is a pickle (which
+        can run code: only for folders from a trusted source); it is rewritten as data.
     on_episode : callable, optional
         ``f(episode, rows)`` after each episode.
 
@@ -210,9 +243,11 @@ def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = N
     runner = ShardRunner(experiment, callbacks=callbacks)
     folder = None
     if run_dir is not None:
-        folder, checkpoint = prepare_run_folder(experiment, run_dir, resume=resume)
+        folder, checkpoint = prepare_run_folder(experiment, run_dir, resume=resume, trust_pickle=trust_pickle)
         if checkpoint is not None:
-            runner.load(checkpoint["shards"][0])
+            shard = checkpoint["shards"][0]
+            runner.load(shard)
+            folder.restore_rows(shard)  # a crash may have come between the checkpoint and its part
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -232,15 +267,24 @@ def run_experiment(experiment: Experiment, run_dir: str | os.PathLike | None = N
     finally:
         if bar is not None:
             bar.close()
-    if folder is not None and not folder.read_status().get("complete"):
+    if folder is None:
+        return runner.metrics()
+    if not folder.read_status().get("complete"):
         save_local(folder, runner, started)
-    return runner.metrics()
+    metrics = folder.read_metrics()
+    return metrics if metrics is not None else runner.metrics()
 
 
 def save_local(folder: RunFolder, runner: ShardRunner, started: float) -> None:
-    """Checkpoint, metrics and status of a one-shard run, each atomically (checkpoint first)."""
-    folder.write_checkpoint(runner.next_episode, [runner.state()])
-    folder.write_metrics(runner.metrics())
+    """Checkpoint (with the rows since the previous one), then those rows as a metrics part, then the
+    status of a one-shard run, each atomically. Costs the state plus the new rows, however long the run;
+    at the end the parts are merged into one (``RunFolder.compact_metrics``)."""
+    state = runner.state()
+    folder.write_checkpoint(runner.next_episode, [state])
+    folder.append_metrics(state["rows"])
+    runner.rows_saved()
+    if runner.done:
+        folder.compact_metrics()
     folder.write_status(mode="local", workers=1, episodes_done=runner.next_episode,
                         n_episodes=runner.experiment.n_episodes, complete=runner.done,
                         wall_time_s=round(time.perf_counter() - started, 3), failed_lanes=runner.failures(),

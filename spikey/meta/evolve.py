@@ -5,7 +5,7 @@
     spikey evolve CONFIG [--out DIR] [--generations N] [--population P] [--seeds S] [--seed N]
                          [--metric M] [--last K] [--evaluation batched|single|ray] [--time-budget S]
                          [--target F] [--set KEY=VALUE ...] [--quiet]
-    spikey evolve --resume DIR [--generations N] [--time-budget S] [--evaluation ...]
+    spikey evolve --resume DIR [--generations N] [--time-budget S] [--evaluation ...] [--trust-pickle]
     spikey evolve DIR                         # same as --resume DIR
 
 CONFIG is an experiment YAML/JSON file (``spikey.experiment.config``) with an
@@ -30,7 +30,9 @@ Everything (experiment, constraints, settings, metric) is checked, and one
 member built and stepped, before the first generation starts. The GA folder
 (``--out``, default ``runs/<name>-evolve-<time>``) is checkpointed after every
 generation; after a crash ``spikey evolve --resume DIR`` continues it from
-the last completed generation and ends as the uninterrupted run would.
+the last completed generation and ends as the uninterrupted run would. The
+folder loads as data; a GA folder of an older version (``population.pkl``, a
+pickle, which can run code) is refused unless ``--trust-pickle`` is given.
 """
 from __future__ import annotations
 
@@ -71,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="torch device, e.g. cuda")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a fixed network/game key (VALUE in YAML); repeatable")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="with --resume: open a GA folder of an older version whose population.pkl is a "
+                             "pickle (loading a pickle can run code: only for folders you trust)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     from spikey.cli import add_trust_and_memory_arguments
     add_trust_and_memory_arguments(parser)
@@ -168,13 +173,15 @@ def main(args: argparse.Namespace) -> int:
         if given:
             raise CLIError(f"{given[0]} cannot change when resuming (it would change the search); "
                            f"only --generations, --time-budget, --target, --evaluation, --max-lanes can.")
-        population = Population.resume(resume, progress=progress,
+        population = Population.resume(resume, progress=progress, trust_pickle=args.trust_pickle,
                                        **{k: v for k, v in overrides.items() if v is not None})
         print(f"spikey evolve: resuming {population.folder} at generation {population.generation} "
               f"({population.completed} done, {len(population.cache)} evaluations cached)", flush=True)
     else:
         if args.config is None:
             raise CLIError("give a CONFIG file (with an evolve: section) or --resume DIR.")
+        if args.trust_pickle:
+            raise CLIError("--trust-pickle only applies to --resume DIR (a new GA writes data files).")
         experiment, section = read_config(args.config)
         changes = _experiment_changes(args)
         if changes:

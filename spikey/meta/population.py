@@ -38,15 +38,19 @@ GA folder (``folder=``; the shared result-folder format)::
 
     config.json      {"kind": "evolve", "experiment", "constraints", "settings", "seed"}
     members.parquet  one row per member per generation: generation, member, fitness, age, cached, genes
-    population.pkl   the whole GA state after the last completed generation (atomic)
+    population.npz   the whole GA state after the last completed generation (atomic; a state file,
+                     ``spikey.experiment.state_file``: loads as data)
     status.json      {"kind": "evolve", "state": "running" | "done", "generation", "best_fitness", ...}
     best.json        {"fitness", "generation", "keys"}
 
-Everything is rewritten from ``population.pkl``'s state after every
+Everything is rewritten from ``population.npz``'s state after every
 generation, so a crash at any moment leaves a consistent folder, and
 ``Population.resume(folder)`` continues from the last completed generation:
 no evaluated member is lost or recorded twice, and the run ends exactly as an
-uninterrupted one with the same seed.
+uninterrupted one with the same seed. A GA folder of an older version holds
+``population.pkl`` (a pickle, which can run code when loaded): ``resume``
+refuses it unless ``trust_pickle=True`` (``spikey evolve --resume DIR
+--trust-pickle``), then rewrites it as ``population.npz``.
 
 Examples
 --------
@@ -65,7 +69,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -74,12 +77,17 @@ import numpy as np
 import pandas as pd
 
 from spikey.experiment.config import Experiment, ExperimentError
-from spikey.experiment.results import atomic_write, read_table, write_json, write_table
+from spikey.experiment.results import read_json, read_table, write_json, write_table
+from spikey.experiment.state_file import FolderFileError, StateFileError, load_pickle, read_state, write_state
 from spikey.meta.genotype import CROSSOVERS, GenotypeSpace
 from spikey.module import ConfigError
 
 SELECTIONS = ("truncation", "tournament")
 STATE_FORMAT = 1
+#: The GA state file of a GA folder, its ``state_file`` kind, and the pickle older versions wrote.
+STATE_FILE, STATE_KIND, LEGACY_STATE_FILE = "population.npz", "population", "population.pkl"
+TRUST_GA = ("pass --trust-pickle (spikey evolve --resume DIR --trust-pickle; Population.resume(folder, "
+            "trust_pickle=True) in Python)")
 #: Test hook: seconds to sleep at the start of each generation's evaluation (lets a test kill a run mid-generation).
 DELAY_ENV = "SPIKEY_EVOLVE_DELAY_S"
 
@@ -238,7 +246,7 @@ class Population:
         if _state is not None:
             self._load_state(_state)
             return
-        if self.folder is not None and (self.folder / "population.pkl").exists():
+        if self.folder is not None and any((self.folder / name).exists() for name in (STATE_FILE, LEGACY_STATE_FILE)):
             raise ExperimentError(f"GA folder {self.folder} already holds a population; continue it with "
                                   f"Population.resume (spikey evolve --resume) or choose a new folder.",
                                   key="folder", value=str(self.folder), expected="a new folder")
@@ -492,7 +500,7 @@ class Population:
 
     # -- checkpoints --------------------------------------------------------------------------------
     def state(self) -> dict:
-        """Everything needed to continue exactly (picklable)."""
+        """Everything needed to continue exactly, as data (``state_file``)."""
         return {"format": STATE_FORMAT, "generation": self.generation, "genotypes": self.genotypes,
                 "ages": self.ages, "cache": dict(self.cache), "rng_state": self.rng.bit_generator.state,
                 "history": self.history, "evaluated": self.evaluated, "best": self.best,
@@ -501,7 +509,7 @@ class Population:
     def _load_state(self, state: dict) -> None:
         if state.get("format") != STATE_FORMAT:
             raise ExperimentError(f"population state has format {state.get('format')!r}; expected {STATE_FORMAT}.",
-                                  key="population.pkl", value=state.get("format"), expected=str(STATE_FORMAT))
+                                  key=STATE_FILE, value=state.get("format"), expected=str(STATE_FORMAT))
         self.rng = np.random.default_rng(self.seed)
         self.rng.bit_generator.state = state["rng_state"]
         self.generation = int(state["generation"])
@@ -517,12 +525,14 @@ class Population:
         self.done, self.reason = bool(state["done"]), state["reason"]
 
     def checkpoint(self) -> None:
-        """Write the GA folder: members table, best.json, population.pkl, status.json (each atomic)."""
+        """Write the GA folder: members table, best.json, population.npz, status.json (each atomic)."""
         if self.folder is None:
             return
         write_table(self.folder / "members", self.table())
         write_json(self.folder / "best.json", {k: _json_ready(v) for k, v in self.best.items()})
-        atomic_write(self.folder / "population.pkl", pickle.dumps(self.state(), protocol=pickle.HIGHEST_PROTOCOL))
+        write_state(self.folder / STATE_FILE, self.state(), kind=STATE_KIND)
+        if (self.folder / LEGACY_STATE_FILE).exists():  # replaced by the data file just written
+            (self.folder / LEGACY_STATE_FILE).unlink()
         self._write_status("done" if self.done else "running")
 
     def _write_status(self, state: str) -> None:
@@ -537,24 +547,32 @@ class Population:
     @classmethod
     def resume(cls, folder: str | os.PathLike, *, experiment: Experiment | None = None,
                fitness: Callable | None = None, progress: bool | Callable[[str], None] = False,
-               **overrides: Any) -> "Population":
+               trust_pickle: bool = False, **overrides: Any) -> "Population":
         """Continue the GA in ``folder`` from its last completed generation.
 
         ``experiment``/``fitness`` replace what ``config.json`` holds (needed
         when it was not portable, e.g. a custom fitness function);
         ``overrides`` may change ``n_generations``, ``target_fitness``,
         ``time_budget_s``, ``evaluation`` and ``max_lanes``. A run that had
-        finished continues if ``n_generations`` grows.
+        finished continues if ``n_generations`` grows. A folder of an older version
+        (``population.pkl``, a pickle that can run code) opens only with ``trust_pickle``.
+        Damaged or missing files raise a ``FolderFileError`` naming the file.
         """
         folder = Path(folder).absolute()
-        config_path, state_path = folder / "config.json", folder / "population.pkl"
-        if not config_path.exists() or not state_path.exists():
-            raise ExperimentError(f"{folder} is not a GA folder (config.json and population.pkl expected).",
+        config_path, state_path = folder / "config.json", folder / STATE_FILE
+        legacy_path = folder / LEGACY_STATE_FILE
+        if not config_path.exists() or not (state_path.exists() or legacy_path.exists()):
+            raise ExperimentError(f"{folder} is not a GA folder (config.json and {STATE_FILE} expected).",
                                   key="folder", value=str(folder), expected="a GA folder")
-        config = json.loads(config_path.read_text())
-        if config.get("kind") != "evolve":
-            raise ExperimentError(f"{folder}/config.json has kind {config.get('kind')!r}; expected 'evolve'.",
+        config = read_json(config_path, advice="It describes the GA; restore it from a copy, or start a new GA.")
+        if not isinstance(config, dict) or config.get("kind") != "evolve":
+            kind = config.get("kind") if isinstance(config, dict) else type(config).__name__
+            raise ExperimentError(f"{folder}/config.json has kind {kind!r}; expected 'evolve'.",
                                   key="folder", value=str(folder), expected="a GA folder")
+        lacking = [k for k in ("constraints", "settings", "seed") if k not in config]
+        if lacking:
+            raise FolderFileError(f"{config_path} lacks {lacking}: it is damaged; restore it from a copy, or start "
+                                  f"a new GA.", key=str(config_path), value=lacking, expected="a GA config")
         bad = [k for k in overrides if k not in RESUME_OVERRIDES]
         if bad:
             raise ConfigError(f"Population.resume: setting '{bad[0]}' cannot change on resume; only "
@@ -566,10 +584,19 @@ class Population:
             raise ConfigError(f"{folder}: the GA used a custom fitness function; pass fitness= to resume it.",
                               key="fitness", value=config.get("fitness"), expected="fitness=")
         settings = {**config["settings"], **{k: v for k, v in overrides.items() if v is not None}}
-        with open(state_path, "rb") as file:
-            state = pickle.load(file)
-        population = cls(experiment, config["constraints"], seed=config["seed"], fitness=fitness, folder=folder,
-                         progress=progress, file_form=True, _state=state, **settings)
+        advice = "Restore it from a copy, or start a new GA (the members table so far stays readable)."
+        if state_path.exists():
+            state, source = read_state(state_path, kind=STATE_KIND, advice=advice), state_path
+        else:
+            state, source = load_pickle(legacy_path, trust_pickle=trust_pickle, new_name=STATE_FILE, how=TRUST_GA), \
+                legacy_path
+        try:
+            population = cls(experiment, config["constraints"], seed=config["seed"], fitness=fitness, folder=folder,
+                             progress=progress, file_form=True, _state=state, **settings)
+        except (KeyError, TypeError, AttributeError) as error:
+            raise StateFileError(f"{source} cannot be read: it is not a complete GA state ({type(error).__name__}: "
+                                 f"{error}). {advice}", key=str(source), value=None,
+                                 expected="a GA state") from error
         if population.done and state.get("reason", "").endswith("generations") \
                 and len({r["generation"] for r in population.history}) < population.settings["n_generations"]:
             # More generations asked of a finished run: breed on from its last generation.

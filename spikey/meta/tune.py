@@ -127,7 +127,7 @@ def run_trial(config: dict, experiment: Experiment, use_gpu: bool = False) -> No
     trial = experiment.with_keys(config)
     if use_gpu:
         trial = trial.replace(backend="torch", device="cuda")
-    runner = ShardRunner(trial)
+    runner = ShardRunner(trial, keep_rows=False)  # rows go to Tune by report, not into checkpoints
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
@@ -398,11 +398,18 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
     rows = []
     for result_file in sorted(path.glob("*/result.json")):
         with open(result_file) as file:
-            for line in file:
+            for number, line in enumerate(file, 1):
                 line = line.strip()
                 if not line:
                     continue
-                record = json.loads(line)
+                try:
+                    record = json.loads(line)
+                except ValueError as error:
+                    from spikey.experiment.state_file import FolderFileError
+                    raise FolderFileError(f"{result_file} line {number} cannot be read: it is truncated or corrupt "
+                                          f"({error}). Restore the file from a copy, or remove that trial's folder "
+                                          f"from the sweep folder.", key=str(result_file), value=number,
+                                          expected="one JSON record per line") from error
                 config = record.pop("config", {}) or {}
                 record = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
                 record["trial"] = result_file.parent.name
