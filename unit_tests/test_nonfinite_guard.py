@@ -99,7 +99,8 @@ def test_float32_overflow_to_inf_is_stopped_and_the_run_folder_says_which_lane(t
     assert metrics.groupby("lane")["failed"].any().tolist() == [True, False, False]
     assert not metrics[~metrics["failed"]].select_dtypes("number").isna().any().any()
     assert not np.isinf(metrics[~metrics["failed"]].select_dtypes("number")).any().any()
-    saved = pd.read_parquet(tmp_path / "run" / "metrics.parquet")
+    from spikey.experiment.results import RunFolder
+    saved = RunFolder(tmp_path / "run").read_metrics()
     assert saved["failed"].tolist() == metrics["failed"].tolist()
     # a resumed (finished) run keeps the failed lane stopped: the guard's records travel in the checkpoint
     from spikey.experiment.run import ShardRunner
@@ -191,3 +192,16 @@ def test_a_tune_trial_with_a_failed_lane_raises_the_named_error(ray_session, tmp
     # the failing trial raised in its first episode, before any report: the results hold the healthy one only
     results = load_results(tmp_path / "guard")
     assert set(results["config/max_weight"]) == {1.0} and not results["errored"].any()
+
+
+@pytest.mark.ray
+def test_a_ray_train_run_lists_its_failed_lanes_in_status(ray_session, tmp_path):
+    """Under Ray Train (seeds split over 2 workers) status.json names the failed lane by its position in the
+    experiment's seeds, as a local run does."""
+    from spikey.experiment.train import run_train
+    exp = overflowing()
+    metrics = run_train(exp, tmp_path / "train", num_workers=2, progress=False)
+    status = json.loads((tmp_path / "train" / "status.json").read_text())
+    assert [record["lane"] for record in status["failed_lanes"]] == [0]
+    assert status["failed_lanes"][0]["parts"] == ["neurons.potential (LIF)"]
+    assert metrics.groupby("lane")["failed"].any().tolist() == [True, False, False]

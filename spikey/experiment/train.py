@@ -156,6 +156,12 @@ def _complete_metrics(folder: RunFolder, next_episode: int, n_lanes: int) -> pd.
     return metrics
 
 
+def shard_failures(shards: list[dict]) -> list[dict]:
+    """The numerical guard's records of every shard, ``lane`` = position in ``experiment.seeds``."""
+    return [{**record, "lane": int(shard["lanes"][int(record["lane"])])} for shard in shards
+            for record in shard["network"]["network"].get("failures", [])]
+
+
 def run_train(experiment: Experiment, run_dir: str | os.PathLike, *, num_workers: int = 2,
               use_gpu: bool = False, resources_per_worker: dict | None = None, max_failures: int = 3,
               address: str | None = None, progress: bool = True, callbacks: Sequence = (),
@@ -251,5 +257,5 @@ def run_train(experiment: Experiment, run_dir: str | os.PathLike, *, num_workers
     folder.write_status(mode="train", workers=num_workers, use_gpu=use_gpu, episodes_done=next_episode,
                         n_episodes=experiment.n_episodes, complete=next_episode >= experiment.n_episodes,
                         wall_time_s=round(time.perf_counter() - started, 3),
-                        train_storage=str(storage / TRAIN_NAME))
+                        train_storage=str(storage / TRAIN_NAME), failed_lanes=shard_failures(shards))
     return metrics
