@@ -63,7 +63,7 @@ import numpy as np
 from spikey.experiment import run_episodes
 from spikey.games import Logic, xor_gate
 from spikey.snn import (LIF, MSTDP, MSTDPET, ActiveRLNetwork, LinearSchedule, Manual, RateMap,
-                        RewardFunction, StaticMap, Threshold)
+                        RewardFunction, StaticMap, SynapticScaling, Threshold)
 
 RULES = {"MSTDP": MSTDP, "MSTDPET": MSTDPET}
 
@@ -184,10 +184,18 @@ def temporal_keys(seeds=(0,), n_per_bit: int = 30, rate: float = 0.08, code: str
     return dict(keys, n_inputs=n_inputs, state_spike_map=spike_map, matrix=two_layer(n_inputs, 60, 8.0, 2.0))
 
 
+#: Homeostatic scaling of the output's input weights (SynapticScaling): target rate (spikes per network
+#: step), running-rate time constant (game steps), largest relative change per game step.
+SCALING = dict(target_rate=0.05, tau=20.0, eta=0.02)
+
+
 def build(coding: str = "rate", seeds=(0,), learning_rate: float | None = None, rule: str = "MSTDPET",
           backend: str = "numpy", anneal_steps: int = 0, temporal_code: str = "synchrony",
-          **overrides) -> tuple[ActiveRLNetwork, Logic]:
+          scaling: dict | None = SCALING, **overrides) -> tuple[ActiveRLNetwork, Logic]:
     """The network and XOR game for ``coding`` in {"rate", "temporal"}, one lane per seed.
+
+    ``learning_rate``: one value, or one per lane (e.g. ``[lr] * k + [0] * k``
+    with ``seeds`` listed twice: k learning lanes and their controls in one batch).
 
     ``temporal_code`` ("synchrony" or "random") picks the temporal spike trains.
     ``anneal_steps`` > 0 lowers the learning rate linearly to 0 over that many
@@ -197,15 +205,18 @@ def build(coding: str = "rate", seeds=(0,), learning_rate: float | None = None, 
     keys = rate_coded_keys() if coding == "rate" else temporal_keys(seeds, code=temporal_code)
     inputs = RateMap if coding == "rate" else StaticMap
     if learning_rate is not None:
-        keys["learning_rate"] = learning_rate
+        keys["learning_rate"] = list(map(float, learning_rate)) if np.ndim(learning_rate) else float(learning_rate)
     if rule != "MSTDPET":
         keys.pop("tau_eligibility")
     keys.update(overrides)
     parts = dict(inputs=inputs, neurons=LIF, weights=Manual, synapses=RULES[rule], readout=Threshold,
                  rewarder=RewardFunction)
+    parts["modifiers"] = []
     if anneal_steps:
-        parts["modifiers"] = [LinearSchedule("learning_rate", start=keys["learning_rate"], stop=0.0,
-                                             n_steps=anneal_steps)]
+        parts["modifiers"].append(LinearSchedule("learning_rate", start=keys["learning_rate"], stop=0.0,
+                                                 n_steps=anneal_steps))
+    if scaling:
+        parts["modifiers"].append(SynapticScaling(**scaling))
     network = ActiveRLNetwork(parts=parts, keys=keys, batch_size=len(seeds), seed=seeds, backend=backend)
     # Balanced input groups and an excitatory output (see the module docstring);
     # reset() folds the polarities into the network's signed spike vector.
@@ -263,18 +274,28 @@ def pattern_rates(network, repeats: int = 10) -> np.ndarray:
     return rates / (repeats * network.processing_time)
 
 
-def train(network, game, n_episodes: int, len_episode: int, log=print):
-    """Train for ``n_episodes`` x ``len_episode`` game steps; returns the per-episode DataFrame."""
+def train(network, game, n_episodes: int, len_episode: int, log=print, control=None):
+    """Train for ``n_episodes`` x ``len_episode`` game steps; returns the per-episode DataFrame.
+
+    ``control``: (B,) bool, the learning-rate-0 lanes; the log then shows the
+    learning lanes' and the control lanes' training accuracy side by side.
+    """
+    import pandas as pd
+    control = np.zeros(network.batch_size, bool) if control is None else np.asarray(control, bool)
     frames = []
     for episode in range(n_episodes):
         curve = run_episodes(network, game, 1, len_episode, callbacks=[record_rates], first_episode=episode)
         curve["rate_true"] /= np.maximum(curve.pop("n_true"), 1)
         curve["rate_false"] /= np.maximum(curve.pop("n_false"), 1)
+        curve["control"] = control
         frames.append(curve)
         if log:
-            log(f"{episode:>7} {curve['rate_true'].mean():>10.3f} {curve['rate_false'].mean():>11.3f} "
-                f"{curve['reward'].mean():>8.3f} {curve['wall_time'].iloc[0]:>7.1f}")
-    import pandas as pd
+            learning = curve[~control]
+            shown = (f"{episode:>7} {learning['accuracy'].median():>9.2f} "
+                     + (f"{curve[control]['accuracy'].median():>8.2f} " if control.any() else "")
+                     + f"{learning['rate_true'].mean():>10.3f} {learning['rate_false'].mean():>11.3f} "
+                     f"{curve['wall_time'].iloc[0]:>7.1f}")
+            log(shown)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -302,6 +323,45 @@ def plot(curve, rates, path: str) -> None:
     save(figure, path)
 
 
+def experiment(coding: str = "rate", seeds=range(10), episodes: int = 15, len_episode: int = 100,
+               eval_steps: int = 100, learning_rate: float | None = None, control: bool = True,
+               rule: str = "MSTDPET", temporal_code: str = "synchrony", log=print, **overrides) -> dict:
+    """Train the seeds (and, with ``control``, a learning-rate-0 copy of each, in the same batch) and evaluate.
+
+    Returns a dict: ``result`` and ``control`` (DataFrames, one row per seed:
+    ``seed``, ``accuracy`` with learning off, ``rate_ab`` output spikes per step
+    on pattern ab), ``curve`` (per episode and lane, ``control`` column),
+    ``report`` (``spikey.analysis.seeds.seed_report`` of the accuracy),
+    ``wall_time`` (s) and ``network``.
+    """
+    from spikey.analysis.seeds import seed_report
+    seeds = [int(s) for s in seeds]
+    k = len(seeds)
+    lr = rate_coded_keys()["learning_rate"] if learning_rate is None else float(learning_rate)
+    lanes = seeds + (seeds if control else [])
+    is_control = np.r_[np.zeros(k, bool), np.ones(len(lanes) - k, bool)]
+    started = time.perf_counter()
+    network, game = build(coding, lanes, np.where(is_control, 0.0, lr), rule,
+                          anneal_steps=episodes * len_episode, temporal_code=temporal_code, **overrides)
+    curve = train(network, game, episodes, len_episode, log=log, control=is_control)
+    result = evaluate(network, game, eval_steps)
+    rates_by_pattern = pattern_rates(network)
+    for i, pattern in enumerate(PATTERNS):
+        result[f"rate_{pattern[0]}{pattern[1]}"] = rates_by_pattern[:, i]
+    learned, controls = result[~is_control].reset_index(drop=True), result[is_control].reset_index(drop=True)
+    report = seed_report("accuracy", learned["accuracy"], controls["accuracy"] if control else None, seeds,
+                         bound=None if control else 0.75,
+                         bound_reason="" if control else "no control lanes: a fixed bound")
+    return dict(result=learned, control=controls, curve=curve, report=report, network=network,
+                rates=rates_by_pattern, is_control=is_control, wall_time=time.perf_counter() - started)
+
+
+#: ``--quick``: the README's main job (seeds, training episodes x game steps, evaluation steps).
+QUICK = dict(seeds=10, episodes=15, len_episode=100, eval_steps=100)
+#: The reduced run of unit_tests/test_science.py (per seed: training episodes x game steps, evaluation).
+SCIENCE = dict(episodes=15, len_episode=100, eval_steps=100)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--coding", choices=("rate", "temporal"), default="rate")
@@ -309,35 +369,43 @@ def main(argv=None) -> dict:
                         help="temporal spike trains: synchronous half per value, or random timing")
     parser.add_argument("--rule", choices=sorted(RULES), default="MSTDPET")
     parser.add_argument("--seeds", type=int, default=10, help="networks trained together (one per seed)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--episodes", type=int, default=15, help="training episodes")
     parser.add_argument("--len-episode", type=int, default=100, help="game steps per episode")
     parser.add_argument("--eval-steps", type=int, default=100, help="game steps of the final evaluation")
-    parser.add_argument("--learning-rate", type=float, default=None, help="0 gives the no-learning control")
+    parser.add_argument("--learning-rate", type=float, default=None, help="initial learning rate (0: no learning)")
+    parser.add_argument("--no-control", action="store_true",
+                        help="skip the learning-rate-0 control lanes (same seeds, trained in the same batch)")
     parser.add_argument("--out", default="figures/florian_xor.png", help="figure path (PNG)")
-    parser.add_argument("--quick", action="store_true", help="4 seeds, 5 episodes of 40 steps")
+    parser.add_argument("--quick", action="store_true", help="the README's main job: " + ", ".join(
+        f"{k} {v}" for k, v in QUICK.items()))
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.episodes, args.len_episode, args.eval_steps = 4, 5, 40, 40
-    steps = args.episodes * args.len_episode
-    network, game = build(args.coding, range(args.seeds), args.learning_rate, args.rule, anneal_steps=steps,
-                           temporal_code=args.temporal_code)
-    print(f"Florian XOR, {args.coding} coding, {args.rule}, {args.seeds} seeds batched, "
-          f"{args.episodes} x {args.len_episode} game steps of {network.processing_time} network steps")
-    started = time.perf_counter()
-    print(f"{'episode':>7} {'rate true':>10} {'rate false':>11} {'reward':>8} {'time s':>7}")
-    curve = train(network, game, args.episodes, args.len_episode)
-    result = evaluate(network, game, args.eval_steps)
-    rates = pattern_rates(network)
-    for i, pattern in enumerate(PATTERNS):
-        result[f"rate_{pattern[0]}{pattern[1]}"] = rates[:, i]
-    print("evaluation (learning off), per seed; rate_ab = output spikes/step on pattern ab:")
+        for name, value in QUICK.items():
+            setattr(args, name, value)
+    from spikey.analysis.seeds import format_report, result_line
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    lr = rate_coded_keys()["learning_rate"] if args.learning_rate is None else args.learning_rate
+    with_control = not args.no_control and lr > 0
+    code = f" ({args.temporal_code} code)" if args.coding == "temporal" else ""
+    print(f"Florian XOR, {args.coding} coding{code}, {args.rule}: {len(seeds)} seeds"
+          f"{f' + {len(seeds)} learning-rate-0 controls' if with_control else ''} batched, "
+          f"{args.episodes} x {args.len_episode} game steps")
+    print("training: median accuracy over seeds (readout while learning) and the output's mean rates")
+    print(f"{'episode':>7} {'accuracy':>9} " + (f"{'control':>8} " if with_control else "")
+          + f"{'rate true':>10} {'rate false':>11} {'time s':>7}")
+    out = experiment(args.coding, seeds, args.episodes, args.len_episode, args.eval_steps, lr, with_control,
+                     args.rule, args.temporal_code)
+    print("evaluation (learning off), learning lanes; rate_ab = output spikes/step on pattern ab:")
     columns = ["seed", "accuracy"] + [f"rate_{a}{b}" for a, b in PATTERNS]
-    print(result[columns].round(3).to_string(index=False))
-    elapsed = time.perf_counter() - started
-    print(f"median accuracy {result['accuracy'].median():.2f}; wall time {elapsed:.1f} s")
-    plot(curve, rates, args.out)
+    print(out["result"][columns].round(3).to_string(index=False))
+    print(format_report(out["report"], digits=2))
+    print(f"wall time {out['wall_time']:.1f} s (CPU {time.process_time():.1f} s)")
+    plot(out["curve"][~out["curve"]["control"]], out["rates"][~out["is_control"]], args.out)
     print(f"figure: {args.out}")
-    return {"result": result, "curve": curve, "wall_time": elapsed}
+    print(result_line(out["report"], experiment="florian_xor", coding=args.coding,
+                      temporal_code=args.temporal_code if args.coding == "temporal" else None))
+    return out
 
 
 if __name__ == "__main__":
