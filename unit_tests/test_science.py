@@ -7,7 +7,8 @@ same initial weights and inputs) in the same batch, and requires:
 * a one-sided exact Mann-Whitney U test of learning > control at p < 0.01
   (``spikey.analysis.seeds.mann_whitney_u``), and
 * most seeds learned by the example's own criterion (above the best control
-  seed): at least ``n - 1`` of the ``n`` seeds.
+  seed): at least ``n - 1`` of the ``n`` seeds (``n - 2`` of 8 for XOR: with the
+  homeostatic floor 30/30 rate-coded and 28/30 temporally coded seeds learned).
 
 A change that breaks learning (a rule, a part, the engine, the reward path)
 fails here, in the default test command. The seeds are drawn fresh on every
@@ -34,9 +35,9 @@ RATE_ENV = "SPIKEY_SCIENCE_LEARNING_RATE"
 
 
 def science_seed() -> int:
-    """The run's seed: ``SPIKEY_SCIENCE_SEED`` or a fresh one (logged by conftest's header)."""
+    """The run's seed: ``SPIKEY_SCIENCE_SEED`` (conftest.py sets a fresh one per run and prints it in the header)."""
     value = os.environ.get(SEED_ENV)
-    if value is None:
+    if not value:
         value = str(int.from_bytes(os.urandom(4), "little") % 1_000_000)
         os.environ[SEED_ENV] = value  # one seed for the whole session
     return int(value)
@@ -52,35 +53,30 @@ def rate_scale() -> float:
     return float(os.environ.get(RATE_ENV, "1"))
 
 
-def check(name: str, values, control, seeds, higher_is_better: bool = True) -> dict:
-    """The two requirements of the module docstring; prints the seed report (pytest -s shows it)."""
+def check(name: str, values, control, seeds, higher_is_better: bool = True, misses: int = 1) -> dict:
+    """The two requirements of the module docstring (at most ``misses`` seeds not learned); prints the report."""
     report = seed_report(name, values, control, seeds, higher_is_better=higher_is_better)
-    text = format_report(report)
-    print(f"\n[{name}] science seed {science_seed()} ({SEED_ENV}={science_seed()} reproduces)\n{text}")
+    text = f"{format_report(report)}\n(science seed {science_seed()}: {SEED_ENV}={science_seed()} reproduces)"
+    print(f"\n[{name}]\n{text}")
     assert report["p_value"] < ALPHA, f"learning does not beat its control at p < {ALPHA}:\n{text}"
-    assert report["n_learned"] >= report["n"] - 1, f"fewer than {report['n'] - 1} seeds learned:\n{text}"
+    assert report["n_learned"] >= report["n"] - misses, f"fewer than {report['n'] - misses} seeds learned:\n{text}"
     return report
-
-
-@pytest.fixture(scope="module", autouse=True)
-def log_seed():
-    print(f"\nscience seed: {science_seed()} (set {SEED_ENV}={science_seed()} to draw the same seeds)")
 
 
 def test_xor_rate_coding_learns():
     fx = load_example("florian_xor")
-    seeds = draw_seeds("xor-rate", 6)
+    seeds = draw_seeds("xor-rate", 8)
     out = fx.experiment("rate", seeds, **fx.SCIENCE, learning_rate=rate_scale() * fx.rate_coded_keys()["learning_rate"],
                         log=None)
-    check("xor rate accuracy", out["result"]["accuracy"], out["control"]["accuracy"], seeds)
+    check("xor rate accuracy", out["result"]["accuracy"], out["control"]["accuracy"], seeds, misses=2)
 
 
 def test_xor_temporal_coding_learns():
     fx = load_example("florian_xor")
-    seeds = draw_seeds("xor-temporal", 6)
+    seeds = draw_seeds("xor-temporal", 8)
     out = fx.experiment("temporal", seeds, **fx.SCIENCE,
                         learning_rate=rate_scale() * fx.rate_coded_keys()["learning_rate"], log=None)
-    check("xor temporal accuracy", out["result"]["accuracy"], out["control"]["accuracy"], seeds)
+    check("xor temporal accuracy", out["result"]["accuracy"], out["control"]["accuracy"], seeds, misses=2)
 
 
 def test_izhikevich_conditioning_learns():

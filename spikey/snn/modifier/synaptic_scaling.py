@@ -26,10 +26,15 @@ class SynapticScaling(Modifier):
     the column of its input weights, lane by lane::
 
         ρ <- ρ + (r - ρ) / τ_h                      running rate, τ_h in game steps
-        W_o <- clip(W_o · exp(η · clip(1 - ρ / r*, -1, 1)), 0, max_weight)
+        e = clip(1 - ρ / r*, -1, 1)                 relative rate error
+        W_o <- clip(W_o · exp(η · e), 0, max_weight)
 
     ``r* = target_rate``, ``η = eta`` (the largest relative change per game
-    step), ``τ_h = tau``. ρ starts at ``r*`` (no scaling before the output's
+    step), ``τ_h = tau``. With ``direction="up"`` only a rate below ``r*``
+    acts (``e`` clipped at 0): a floor on the output's activity that leaves a
+    network whose learning raises its rate alone (in Florian's XOR the outputs
+    that learn end at 0.25-0.5 spikes per step, those that fail stay near their
+    initial 0.02-0.1). ρ starts at ``r*`` (no scaling before the output's
     rate is known). Scaling is plasticity: it pauses in ``network.eval()``.
     The modifier's ``key`` is ``max_weight``, the bound it keeps.
 
@@ -49,8 +54,11 @@ class SynapticScaling(Modifier):
     True
     """
 
-    def __init__(self, target_rate: float, tau: float = 20.0, eta: float = 0.02):
+    def __init__(self, target_rate: float, tau: float = 20.0, eta: float = 0.02, direction: str = "both"):
         super().__init__("max_weight")
+        if direction not in ("both", "up"):
+            raise ValueError(f"SynapticScaling: direction = {direction!r}; expected 'both' or 'up'.")
+        self.direction = direction
         for name, value, low in (("target_rate", target_rate, 0.0), ("tau", tau, 1.0), ("eta", eta, 0.0)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
                     or value < low or (name == "target_rate" and value == 0):
@@ -71,7 +79,8 @@ class SynapticScaling(Modifier):
         if self.running_rate is None or self.running_rate.shape != rate.shape:
             self.running_rate = np.full(rate.shape, self.target_rate)
         self.running_rate += (rate - self.running_rate) / self.tau
-        factor = np.exp(self.eta * np.clip(1.0 - self.running_rate / self.target_rate, -1.0, 1.0))
+        error = np.clip(1.0 - self.running_rate / self.target_rate, 0.0 if self.direction == "up" else -1.0, 1.0)
+        factor = np.exp(self.eta * error)
         matrix = network.weights.matrix
         n_out = network.n_outputs
         if matrix.ndim == 2 and network.batch_size > 1:
