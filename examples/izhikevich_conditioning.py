@@ -176,8 +176,8 @@ FAST = dict(learning_rate=3.3e-2, trials=150, delay_ms=(30, 300), presentations=
             tau_c=150.0, dopamine_tau=60.0)
 
 
-#: The reduced run of unit_tests/test_science.py (on top of FAST): fewer probe presentations.
-SCIENCE = dict(presentations=5)
+#: The reduced run of unit_tests/test_science.py: FAST as it is (150 trials, 10 probe presentations).
+SCIENCE: dict = {}
 
 RULES = {"MSTDPET": MSTDPET, "MSTDP": MSTDP}
 

@@ -87,7 +87,7 @@ def test_izhikevich_conditioning_learns():
     result = cond.run(seeds, **config)
     summary = result["summary"]
     learning, control = summary[summary["lane"] < len(seeds)], summary[summary["lane"] >= len(seeds)]
-    check("izhikevich rewarded/unrewarded ratio", learning["ratio_after"], control["ratio_after"], seeds)
+    check("izhikevich rewarded/unrewarded ratio", learning["ratio_after"], control["ratio_after"], seeds, misses=2)
 
 
 def test_cartpole_learns():
