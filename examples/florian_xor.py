@@ -54,8 +54,10 @@ synchrony tells the values apart. Both bits share the volley steps, so a
 pattern's synchronous inputs (e.g. a's half 0 with b's half 1) reach the
 hidden layer together and hidden neurons can learn conjunctions of them, as
 the rate code's active groups do. All other keys are the rate-coded recipe's.
-Measured with the defaults (10 seeds): median accuracy 0.94, and 0.51 for the
-learning-rate-0 control.
+Measured with the defaults (seeds 0-9 and their controls in one batch): 9/10
+seeds learned, median accuracy 0.94 [0.89, 0.99], control 0.48; seeds 10-19:
+9/10, median 0.94; seeds 100-109: 10/10, median 0.97. Rate coding, the same
+sets: 10/10 each, medians 0.95, 0.97, 0.95 (control, seeds 0-9: 0.535).
 ``--temporal-code random`` instead gives each value independent random spike
 times with equal per-input counts (no synchrony), Florian's own setting: that
 code does not learn with this recipe (seeds 0-9, with the homeostatic floor:
@@ -65,7 +67,9 @@ every pattern alike and the differences are chance coincidences.
 Reference: R. V. Florian, Neural Computation 19 (2007), section 4 (XOR).
 
 Run ``python examples/florian_xor.py --help``; ``--quick`` is the short
-version the README runs.
+version the README runs (8 seeds + 8 controls, 800 training game steps at a
+higher learning rate; measured: 8/8 learned, median 0.93 against the
+control's 0.48, 55 s of CPU time once numba's kernel is compiled).
 """
 from __future__ import annotations
 
