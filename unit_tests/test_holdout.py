@@ -107,3 +107,23 @@ def test_report_shows_a_folders_holdout_line():
                                      "per_seed": [0.6, 0.7, 0.8], "search_fitness": 0.95}})
     assert "held-out accuracy 0.7 on 3 seeds 10..12 (search's own seeds: 0.95)" in text
     assert holdout_text(None) == "" and holdout_text({"fitness": 1.0}) == ""
+
+
+@pytest.mark.ray
+def test_sweep_writes_the_best_keys_held_out_score(ray_session, tmp_path):
+    from spikey.experiment.run import evaluate
+    from spikey.meta import run_sweep
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG)
+    experiment = Experiment.from_file(path).replace(evolve={})
+    result = run_sweep(experiment, {"learning_rate": [1e-4, 1e-2, "log"]}, storage_path=tmp_path, name="s",
+                       num_samples=2, progress=False, holdout_seeds=[7, 9], scheduler="fifo", metric="accuracy")
+    best = json.loads((tmp_path / "s" / "best.json").read_text())
+    assert best["holdout"] == result.holdout and result.holdout["seeds"] == [7, 9]
+    assert result.holdout["search_score"] == result.best_score
+    # scope "last": the last episode's mean accuracy over the held-out seeds
+    assert result.holdout["score"] == pytest.approx(evaluate(experiment.with_keys(result.best_config), [7, 9],
+                                                             metric="accuracy", last=1))
+    off = run_sweep(experiment, {"learning_rate": [1e-4, 1e-2, "log"]}, storage_path=tmp_path, name="off",
+                    num_samples=1, progress=False, holdout_seeds=0, scheduler="fifo", metric="accuracy")
+    assert off.holdout is None and json.loads((tmp_path / "off" / "best.json").read_text())["holdout"] is None
