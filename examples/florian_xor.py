@@ -69,7 +69,7 @@ Reference: R. V. Florian, Neural Computation 19 (2007), section 4 (XOR).
 Run ``python examples/florian_xor.py --help``; ``--quick`` is the short
 version the README runs (8 seeds + 8 controls, 800 training game steps at a
 higher learning rate; measured: 8/8 learned, median 0.93 against the
-control's 0.48, 55 s of CPU time once numba's kernel is compiled).
+control's 0.48, 55 s of user CPU time on a shared 2-core machine).
 """
 from __future__ import annotations
 
