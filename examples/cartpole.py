@@ -103,11 +103,20 @@ def network_keys(learning_rate: float = 0.002) -> dict:
         theta_max=GAME_KEYS["theta_max"], x_max=GAME_KEYS["x_max"])
 
 
-def build(seeds=range(10), learning_rate: float = 0.002, backend: str = "numpy",
+#: Initial MSTDP learning rate.
+LEARNING_RATE = 0.002
+
+
+def build(seeds=range(10), learning_rate: float | list = LEARNING_RATE, backend: str = "numpy",
           **overrides) -> tuple[RLNetwork, CartPole]:
-    """B = len(seeds) networks (lane b seeded seeds[b]) and their B training games."""
+    """B = len(seeds) networks (lane b seeded seeds[b]) and their B training games.
+
+    ``learning_rate``: one value, or one per lane (learning lanes and their
+    learning-rate-0 controls in one batch).
+    """
     seeds = [int(s) for s in seeds]
-    keys = dict(network_keys(learning_rate), **overrides)
+    keys = dict(network_keys(0.0), **overrides)
+    keys["learning_rate"] = list(map(float, learning_rate)) if np.ndim(learning_rate) else float(learning_rate)
     parts = dict(inputs=RBF, neurons=LIF, weights=Manual, synapses=MSTDP, readout=TopAction,
                  rewarder=CartPoleBalance)
     network = RLNetwork(parts=parts, keys=keys, batch_size=len(seeds), seed=seeds, backend=backend)
@@ -149,10 +158,12 @@ def train(network: RLNetwork, game: CartPole, n_episodes: int, max_steps: int = 
 
     Returns ``run_episodes``' per-(episode, lane) rows (``length`` = steps balanced).
     """
-    start = network.synapses.params["learning_rate"] if learning_rate is None else learning_rate
+    start = np.asarray(network.synapses.params["learning_rate"] if learning_rate is None else learning_rate,
+                       dtype=float)
     frames = []
     for episode in range(n_episodes):
-        network.set_key("learning_rate", start * (1.0 - episode / n_episodes))
+        rate = start * (1.0 - episode / n_episodes)
+        network.set_key("learning_rate", rate.tolist() if rate.ndim else float(rate))
         frame = run_episodes(network, game, 1, max_steps, first_episode=episode)
         frames.append(frame)
         if log and (episode % 10 == 0 or episode == n_episodes - 1):
@@ -207,39 +218,69 @@ def main(argv=None) -> dict:
     parser.add_argument("--episodes", type=int, default=50, help="training episodes")
     parser.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes per seed")
     parser.add_argument("--max-steps", type=int, default=500, help="steps at which an episode is truncated")
-    parser.add_argument("--learning-rate", type=float, default=0.002, help="initial MSTDP learning rate")
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="initial MSTDP learning rate")
     parser.add_argument("--out", default="figures/cartpole.png", help="figure path (PNG)")
     parser.add_argument("--quick", action="store_true", help="3 seeds, 4 episodes, 3 evaluation episodes")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.episodes, args.eval_episodes = 3, 4, 3
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    started = time.perf_counter()
-    random_lengths = random_policy(seeds, args.eval_episodes, args.max_steps)
-    network, game = build(seeds, args.learning_rate)
-    print(f"CartPole (|theta| <= 12 deg, |x| <= 2.4 m, <= {args.max_steps} steps), {args.seeds} seeds batched, "
-          f"{args.episodes} training episodes, {network.processing_time} network steps per game step")
-    print(f"{'episode':>7} {'mean length':>11} {'min':>6} {'max':>6} {'rate':>7}")
-    curve = train(network, game, args.episodes, args.max_steps)
-    trained = evaluate(network, seeds, args.eval_episodes, args.max_steps)
-    control_network, control_game = build(seeds, 0.0)
-    control_curve = train(control_network, control_game, args.episodes, args.max_steps, log=None)
-    control = evaluate(control_network, seeds, args.eval_episodes, args.max_steps)
-    elapsed = time.perf_counter() - started
-    table = pd.DataFrame({"seed": seeds, "random": random_lengths, "control": control, "trained": trained})
+    print(f"CartPole (|theta| <= 12 deg, |x| <= 2.4 m, <= {args.max_steps} steps), {args.seeds} seeds + "
+          f"{args.seeds} learning-rate-0 controls batched, {args.episodes} training episodes")
+    print(f"{'episode':>7} {'mean length':>11} {'min':>6} {'max':>6} {'rate':>7}   (learning lanes)")
+    result = experiment(seeds, args.learning_rate, args.episodes, args.eval_episodes, args.max_steps)
+    from spikey.analysis.seeds import format_report, result_line
+    table, random_lengths, control, trained = (result[k] for k in ("table", "random", "control", "trained"))
     print(f"evaluation: mean episode length over {args.eval_episodes} episodes per seed, weights frozen")
     print(table.round(1).to_string(index=False))
-    print(f"random policy: mean {random_lengths.mean():.1f}; lr-0 control: median {np.median(control):.1f}, "
-          f"mean {control.mean():.1f}; trained: median {np.median(trained):.1f}, mean {trained.mean():.1f} "
-          f"({np.median(trained) / random_lengths.mean():.1f}x random); wall time {elapsed:.1f} s")
-    result = {"random": random_lengths, "random_mean": float(random_lengths.mean()),
-              "control": control, "control_median": float(np.median(control)),
-              "trained": trained, "trained_median": float(np.median(trained)),
-              "trained_mean": float(trained.mean()), "table": table, "curve": curve,
-              "control_curve": control_curve, "wall_time": elapsed}
-    plot(curve, control_curve, result, args.out)
+    print(format_report(result["report"], digits=1))
+    print(f"random policy: mean {random_lengths.mean():.1f}; lr-0 control: median {np.median(control):.1f}; "
+          f"trained: median {np.median(trained):.1f}, mean {trained.mean():.1f} "
+          f"({np.median(trained) / random_lengths.mean():.1f}x random); wall time {result['wall_time']:.1f} s "
+          f"(CPU {time.process_time():.1f} s)")
+    plot(result["curve"], result["control_curve"], result, args.out)
     print(f"figure: {args.out}")
+    print(result_line(result["report"], experiment="cartpole", random_mean=result["random_mean"]))
     return result
+
+
+def experiment(seeds, learning_rate: float = LEARNING_RATE, episodes: int = 50, eval_episodes: int = 20,
+               max_steps: int = 500, log=print) -> dict:
+    """Train the seeds and their learning-rate-0 controls as one batch; evaluate both and a random policy.
+
+    Returns a dict: ``random``, ``control``, ``trained`` ((S,) mean evaluation
+    episode lengths per seed), their medians/means, ``table``, ``curve`` and
+    ``control_curve`` (training rows of the learning and control lanes),
+    ``report`` (``spikey.analysis.seeds.seed_report`` of the trained lengths
+    against the control's), ``wall_time`` (s).
+    """
+    from spikey.analysis.seeds import seed_report
+    seeds = [int(s) for s in seeds]
+    k = len(seeds)
+    started = time.perf_counter()
+    random_lengths = random_policy(seeds, eval_episodes, max_steps)
+    network, game = build(seeds + seeds, [learning_rate] * k + [0.0] * k)
+    frame = train(network, game, episodes, max_steps, log=None)
+    curve, control_curve = frame[frame["lane"] < k], frame[frame["lane"] >= k].assign(lane=lambda f: f["lane"] - k)
+    if log:
+        for episode, rows in curve.groupby("episode"):
+            if episode % 10 == 0 or episode == episodes - 1:
+                log(f"{episode:>7} {rows['length'].mean():>11.1f} {rows['length'].min():>6.0f} "
+                    f"{rows['length'].max():>6.0f} {rows['output_rate'].mean():>7.3f}")
+    lengths = evaluate(network, seeds + seeds, eval_episodes, max_steps)
+    trained, control = lengths[:k], lengths[k:]
+    table = pd.DataFrame({"seed": seeds, "random": random_lengths, "control": control, "trained": trained})
+    report = seed_report("evaluation length", trained, control, seeds)
+    return {"random": random_lengths, "random_mean": float(random_lengths.mean()),
+            "control": control, "control_median": float(np.median(control)),
+            "trained": trained, "trained_median": float(np.median(trained)),
+            "trained_mean": float(trained.mean()), "table": table, "curve": curve.reset_index(drop=True),
+            "control_curve": control_curve.reset_index(drop=True), "report": report,
+            "wall_time": time.perf_counter() - started}
+
+
+#: The reduced run of unit_tests/test_science.py.
+SCIENCE = dict(episodes=20, eval_episodes=5, max_steps=200)
 
 
 if __name__ == "__main__":

@@ -63,10 +63,11 @@ import pandas as pd
 from spikey.experiment import run_episodes
 from spikey.games import Digits
 from spikey.snn import MSTDP, ActiveRLNetwork, AdaptiveLIF, LinearSchedule, Random, RateCode, TopAction
-from spikey.snn.modifier.template import Modifier
 from spikey.snn import PoolSpikes
 
 N_CLASSES = 10
+#: Initial learning rate (falls linearly to 0 over training).
+LEARNING_RATE = 0.01
 
 
 class SpikeRewardNetwork(ActiveRLNetwork):
@@ -77,21 +78,6 @@ class SpikeRewardNetwork(ActiveRLNetwork):
 
     def step_action(self, post_outputs):
         return post_outputs
-
-
-class AnnealedRate(Modifier):
-    """``learning_rate = base * max(0, 1 - step / n_steps)`` with a per-lane ``base`` ``(B,)``.
-
-    Like ``LinearSchedule(..., stop=0)``, but it keeps lanes with base 0 at 0:
-    the control lanes of a batch never learn.
-    """
-
-    def __init__(self, base, n_steps: int):
-        super().__init__("learning_rate")
-        self.base, self.n_steps = np.asarray(base, dtype=np.float64), max(int(n_steps), 1)
-
-    def value(self, step: int):
-        return list(self.base * max(0.0, 1.0 - step / self.n_steps))
 
 
 def digits_keys(pool_size: int = 4) -> dict:
@@ -111,7 +97,7 @@ def digits_keys(pool_size: int = 4) -> dict:
         reward_mult=1.0, punish_mult=0.1)
 
 
-def build(seeds=(0, 1, 2, 3), learning_rate: float = 0.01, control: bool = True, anneal_steps: int = 0,
+def build(seeds=(0, 1, 2, 3), learning_rate: float = LEARNING_RATE, control: bool = True, anneal_steps: int = 0,
           punish=(0.1, 2.0), pool_size: int = 4, backend: str = "numpy", **overrides):
     """The network and the Digits game, one lane per seed (and per control seed).
 
@@ -132,7 +118,7 @@ def build(seeds=(0, 1, 2, 3), learning_rate: float = 0.01, control: bool = True,
     keys.update(overrides)
     modifiers = []
     if anneal_steps:
-        modifiers = [AnnealedRate(rates, anneal_steps),
+        modifiers = [LinearSchedule("learning_rate", start=list(rates), stop=0.0, n_steps=anneal_steps),
                      LinearSchedule("punish_mult", start=punish[0], stop=punish[1], n_steps=anneal_steps)]
     parts = dict(inputs=RateCode, neurons=AdaptiveLIF, weights=Random, synapses=MSTDP, readout=TopAction,
                  rewarder=PoolSpikes, modifiers=modifiers)
@@ -215,47 +201,72 @@ def plot(curve: pd.DataFrame, confusion: np.ndarray, is_control: np.ndarray, pat
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=4, help="networks trained together (one per seed)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--epochs", type=int, default=6, help="passes over the training split")
     parser.add_argument("--train-samples", type=int, default=None,
                         help="training samples per epoch (default: the whole split, 1,347)")
     parser.add_argument("--test-samples", type=int, default=None, help="test samples (default: all 450)")
-    parser.add_argument("--learning-rate", type=float, default=0.01, help="initial learning rate")
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="initial learning rate")
     parser.add_argument("--no-control", action="store_true", help="skip the learning-rate-0 control lanes")
     parser.add_argument("--out", default="figures/digits.png", help="figure path (PNG)")
     parser.add_argument("--quick", action="store_true", help="3 seeds, 2 epochs of 300 samples, 150 test samples")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.epochs, args.train_samples, args.test_samples = 3, 2, 300, 150
-    seeds = list(range(args.seeds))
-    started = time.perf_counter()
-    probe = Digits()
-    steps = args.epochs * (args.train_samples or probe.n_samples)
-    network, game, is_control = build(seeds, args.learning_rate, control=not args.no_control,
-                                      anneal_steps=steps)
-    print(f"Digits, reward-modulated STDP: {len(seeds)} seeds{' + control' if not args.no_control else ''} "
-          f"batched ({network.batch_size} lanes), {args.epochs} epochs x {steps // args.epochs} samples x "
-          f"{network.processing_time} network steps")
-    curve = train(network, game, args.epochs, args.train_samples)
-    accuracy, confusion = evaluate(network, game, args.test_samples)
-    elapsed = time.perf_counter() - started
-    result = pd.DataFrame({"seed": seeds, "test_accuracy": accuracy[~is_control]})
-    if not args.no_control:
-        result["control_accuracy"] = accuracy[is_control]
-    per_class = np.diagonal(confusion[~is_control].sum(axis=0)) / np.maximum(
-        confusion[~is_control].sum(axis=(0, 2)), 1)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    print(f"Digits, reward-modulated STDP: {len(seeds)} seeds{' + controls' if not args.no_control else ''} "
+          f"batched, {args.epochs} epochs")
+    out = experiment(seeds, args.learning_rate, args.epochs, args.train_samples, args.test_samples,
+                     control=not args.no_control)
+    from spikey.analysis.seeds import format_report, result_line
+    result, confusion, is_control = out["result"], out["confusion"], out["is_control"]
     print("test accuracy (learning off), per seed:")
     print(result.round(3).to_string(index=False))
     print("per-digit test accuracy (learning lanes pooled): "
-          + " ".join(f"{d}:{a:.2f}" for d, a in enumerate(per_class)))
+          + " ".join(f"{d}:{a:.2f}" for d, a in enumerate(out["per_class"])))
     summary = f"mean test accuracy {result['test_accuracy'].mean():.3f}"
     if not args.no_control:
         summary += f", control {result['control_accuracy'].mean():.3f}"
-    print(f"{summary} (chance 0.100); wall time {elapsed:.1f} s")
+    print(format_report(out["report"]))
+    print(f"{summary} (chance 0.100); wall time {out['wall_time']:.1f} s (CPU {time.process_time():.1f} s)")
     print("command: python " + " ".join(["examples/digits.py"] + list(sys.argv[1:] if argv is None else argv)))
-    plot(curve, confusion, is_control, args.out)
+    plot(out["curve"], confusion, is_control, args.out)
     print(f"figure: {args.out}")
+    print(result_line(out["report"], experiment="digits"))
+    return out
+
+
+def experiment(seeds, learning_rate: float = LEARNING_RATE, epochs: int = 6, train_samples: int | None = None,
+               test_samples: int | None = None, control: bool = True, log=print) -> dict:
+    """Train the seeds (and their learning-rate-0 controls, same batch) and test them with learning off.
+
+    Returns a dict: ``result`` (one row per seed: ``seed``, ``test_accuracy``,
+    ``control_accuracy``), ``curve``, ``confusion`` ``(B, 10, 10)``, ``is_control``,
+    ``per_class`` (learning lanes pooled), ``report`` (``seed_report`` of the test
+    accuracy; without control the criterion is a fixed bound, chance x 3) and ``wall_time`` (s).
+    """
+    from spikey.analysis.seeds import seed_report
+    seeds = [int(s) for s in seeds]
+    started = time.perf_counter()
+    probe = Digits()
+    steps = epochs * (train_samples or probe.n_samples)
+    network, game, is_control = build(seeds, learning_rate, control=control, anneal_steps=steps)
+    curve = train(network, game, epochs, train_samples, log=log)
+    accuracy, confusion = evaluate(network, game, test_samples)
+    result = pd.DataFrame({"seed": seeds, "test_accuracy": accuracy[~is_control]})
+    if control:
+        result["control_accuracy"] = accuracy[is_control]
+    per_class = np.diagonal(confusion[~is_control].sum(axis=0)) / np.maximum(
+        confusion[~is_control].sum(axis=(0, 2)), 1)
+    report = seed_report("test accuracy", result["test_accuracy"],
+                         result["control_accuracy"] if control else None, seeds,
+                         bound=None if control else 3 / N_CLASSES, bound_reason="" if control else "3 x chance")
     return {"result": result, "curve": curve, "confusion": confusion, "is_control": is_control,
-            "per_class": per_class, "wall_time": elapsed}
+            "per_class": per_class, "report": report, "wall_time": time.perf_counter() - started}
+
+
+#: The reduced run of unit_tests/test_science.py.
+SCIENCE = dict(epochs=2, train_samples=300, test_samples=150)
 
 
 if __name__ == "__main__":

@@ -176,6 +176,9 @@ FAST = dict(learning_rate=3.3e-2, trials=150, delay_ms=(30, 300), presentations=
             tau_c=150.0, dopamine_tau=60.0)
 
 
+#: The reduced run of unit_tests/test_science.py: FAST as it is (150 trials, 10 probe presentations).
+SCIENCE: dict = {}
+
 RULES = {"MSTDPET": MSTDPET, "MSTDP": MSTDP}
 
 
@@ -390,6 +393,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=4,
                         help="networks trained together (plus as many controls)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--trials", type=int, default=None, help="training trials")
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--rule", choices=sorted(RULES), default="MSTDPET",
@@ -413,7 +417,8 @@ def main(argv=None) -> dict:
           f"batched; {config['trials']} trials of {keys['processing_time']} ms; dopamine {low}-{high} ms "
           f"after states {REWARDED}; τ_c = {keys['tau_eligibility']:g} ms, "
           f"τ_d = {keys['dopamine_tau']:g} ms")
-    result = run(range(args.seeds), rule=args.rule, progress=True, **config)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    result = run(seeds, rule=args.rule, progress=True, **config)
     table = result["table"]
     for name, part in (("learning", table[table["learning_rate"] > 0]),
                        ("control", table[table["learning_rate"] == 0])):
@@ -429,10 +434,16 @@ def main(argv=None) -> dict:
         print(f"{name}: rewarded/unrewarded response ratio {part['ratio_before'].mean():.2f} -> "
               f"{part['ratio_after'].mean():.2f} (mean over seeds; "
               f"min after {part['ratio_after'].min():.2f})")
+    from spikey.analysis.seeds import format_report, result_line, seed_report
+    learning, control = summary[summary["lane"] < len(seeds)], summary[summary["lane"] >= len(seeds)]
+    report = seed_report("ratio_after", learning["ratio_after"], control["ratio_after"], seeds)
+    print("rewarded/unrewarded response ratio after training (learning off):")
+    print(format_report(report, digits=2))
     plot(result, args.out)
     print(f"figure: {args.out}; {result['network_steps']} network steps x {len(summary)} lanes "
-          f"in {result['wall_time']:.1f} s")
-    return dict(result, out=args.out)
+          f"in {result['wall_time']:.1f} s (CPU {time.process_time():.1f} s)")
+    print(result_line(report, experiment="izhikevich_conditioning", rule=args.rule, quick=args.quick))
+    return dict(result, out=args.out, report=report)
 
 
 if __name__ == "__main__":

@@ -232,7 +232,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     overrides = dict(num_samples=args.samples, scheduler=args.scheduler, metric=args.metric, mode=args.mode,
                      max_concurrent=args.max_concurrent, train_workers=args.train_workers,
                      use_gpu=True if args.gpu else None, seed=args.seed, time_budget_s=args.time_budget,
-                     grace_period=args.grace_period)
+                     grace_period=args.grace_period, holdout_seeds=args.holdout_seeds)
     options = sweep_settings(experiment, **overrides)
     space = search_space(experiment, options["space"])  # names and bounds checked here
     if not space:
@@ -252,6 +252,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"{n_trials} trials, {len(result.results)} reports in {time.perf_counter() - started:.1f} s")
     print(f"best {result.metric} ({result.mode}, {sweep_settings(experiment)['scope']}): {result.best_score:.4f} with")
     print(json.dumps(result.best_config, indent=2, default=str))
+    if result.holdout is not None:
+        from spikey.meta.holdout import describe
+        print(f"best keys {describe(result.holdout, result.best_score)}")
     print(f"results: {result.path}/results.parquet, best: {result.path}/best.json", flush=True)
     return 0
 
@@ -426,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--address", help="attach to a running Ray cluster")
     sweep.add_argument("--out", help="results folder (default runs)")
     sweep.add_argument("--name", help="sweep name (default <name>-sweep-<time>)")
+    sweep.add_argument("--holdout-seeds", help="re-score the best keys on held-out seeds: a count after the "
+                                               "experiment's largest seed (default 10; 0: off) or a list (100,101)")
     _add_run_settings(sweep)
     sweep.set_defaults(handler=cmd_sweep)
 

@@ -10,6 +10,24 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
+# test_science.py draws its seeds from this one logged seed per run (see its docstring).
+if not os.environ.get("SPIKEY_SCIENCE_SEED"):
+    os.environ["SPIKEY_SCIENCE_SEED"] = str(int.from_bytes(os.urandom(4), "little") % 1_000_000)
+
+
+def _science_seed_line() -> str:
+    seed = os.environ["SPIKEY_SCIENCE_SEED"]
+    return f"science seed: {seed} (SPIKEY_SCIENCE_SEED={seed} draws test_science.py's seeds again)"
+
+
+def pytest_report_header(config):
+    return _science_seed_line()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The seed again at the end (``-q`` hides the header), so a failed run's log says how to repeat it."""
+    terminalreporter.write_line(_science_seed_line())
+
 
 @pytest.fixture(scope="session")
 def ray_session():

@@ -1,4 +1,6 @@
 """The Florian XOR example: its construction (fast) and its learning claims (slow, 10 seeds)."""
+import json
+
 import numpy as np
 import pytest
 from example_scripts import load_example
@@ -28,16 +30,37 @@ def test_build_sets_polarities_and_every_pattern_drives_the_same_inputs(fx):
     assert game.batch_size == network.batch_size == 2
 
 
-def test_short_training_runs_and_reports(fx, tmp_path):
+def test_short_training_runs_and_reports(fx, tmp_path, capsys):
     out = tmp_path / "xor.png"
-    summary = fx.main(["--seeds", "2", "--episodes", "2", "--len-episode", "5", "--eval-steps", "8",
-                       "--out", str(out)])
-    result = summary["result"]
-    assert list(result["seed"]) == [0, 1]
-    assert result["accuracy"].between(0, 1).all()
+    summary = fx.main(["--seeds", "2", "--first-seed", "7", "--episodes", "2", "--len-episode", "5",
+                       "--eval-steps", "8", "--out", str(out)])
+    result, control = summary["result"], summary["control"]
+    assert list(result["seed"]) == [7, 8] and list(control["seed"]) == [7, 8]
+    assert result["accuracy"].between(0, 1).all() and control["accuracy"].between(0, 1).all()
     assert {"rate_00", "rate_01", "rate_10", "rate_11"} <= set(result.columns)
     assert out.stat().st_size > 1000
     assert sorted(summary["curve"]["episode"].unique()) == [0, 1]
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert any(line.startswith("learned: ") and "/2 seeds" in line for line in printed)
+    assert printed[-1].startswith("result: ")
+    payload = json.loads(printed[-1][len("result: "):])
+    assert payload["seeds"] == [7, 8] and payload["values"] == result["accuracy"].tolist()
+    assert payload["control"] == control["accuracy"].tolist() and payload["n"] == 2
+
+
+def test_control_lanes_are_the_seeds_with_learning_rate_zero(fx):
+    """Learning lanes and their controls share one batch: same initial weights; the controls' weights
+    never change but for the homeostatic scaling of the output's column, which keeps their ratios."""
+    network, game = fx.build("rate", seeds=[3, 4, 3, 4], learning_rate=[0.01, 0.01, 0.0, 0.0], anneal_steps=20)
+    w0 = network.backend.to_numpy(network.weights.matrix).copy()
+    np.testing.assert_array_equal(w0[:2], w0[2:])
+    fx.train(network, game, 1, 6, log=None)
+    w1 = network.backend.to_numpy(network.weights.matrix)
+    np.testing.assert_array_equal(w1[2:, :, :-1], w0[2:, :, :-1])
+    for lane in (2, 3):
+        ratio = w1[lane, :, -1][w0[lane, :, -1] > 0] / w0[lane, :, -1][w0[lane, :, -1] > 0]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)          # one common factor
+    assert all(np.abs(w1[b, :, :-1] - w0[b, :, :-1]).max() > 0 for b in (0, 1))
 
 
 def test_annealing_brings_the_learning_rate_to_zero(fx):
@@ -47,11 +70,11 @@ def test_annealing_brings_the_learning_rate_to_zero(fx):
 
 
 @pytest.mark.slow
-def test_rate_coding_learns_xor_over_10_seeds(fx, tmp_path):
-    learned = fx.main(["--out", str(tmp_path / "l.png")])["result"]["accuracy"]
-    control = fx.main(["--learning-rate", "0", "--out", str(tmp_path / "c.png")])["result"]["accuracy"]
-    assert learned.median() >= 0.9, learned.tolist()
-    assert control.median() <= 0.55, control.tolist()
+@pytest.mark.parametrize("first_seed", [0, 10, 100])
+def test_rate_coding_learns_xor_on_9_of_10_seeds(fx, tmp_path, first_seed):
+    report = fx.main(["--first-seed", str(first_seed), "--out", str(tmp_path / "l.png")])["report"]
+    assert report["n_learned"] >= 9 and report["median"] >= 0.85, report
+    assert report["control_median"] <= 0.6, report
 
 
 def test_temporal_trains_carry_the_bit_in_timing_only(fx):
@@ -105,9 +128,23 @@ def test_short_temporal_training_runs(fx, tmp_path):
 
 
 @pytest.mark.slow
-def test_temporal_coding_learns_xor_over_10_seeds(fx, tmp_path):
-    learned = fx.main(["--coding", "temporal", "--out", str(tmp_path / "l.png")])["result"]["accuracy"]
-    control = fx.main(["--coding", "temporal", "--learning-rate", "0",
-                       "--out", str(tmp_path / "c.png")])["result"]["accuracy"]
-    assert learned.median() >= 0.75, learned.tolist()
-    assert control.median() <= 0.55, control.tolist()
+@pytest.mark.parametrize("first_seed", [0, 10, 100])
+def test_temporal_coding_learns_xor_on_9_of_10_seeds(fx, tmp_path, first_seed):
+    report = fx.main(["--coding", "temporal", "--first-seed", str(first_seed),
+                      "--out", str(tmp_path / "l.png")])["report"]
+    assert report["n_learned"] >= 9 and report["median"] >= 0.85, report
+    assert report["control_median"] <= 0.6, report
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="Florian's random equal-count spike trains: median 0.575 over seeds 0-9 "
+                                       "with this recipe (measured); not reproduced yet")
+def test_florian_random_spike_train_code_learns(fx, tmp_path):
+    report = fx.main(["--coding", "temporal", "--temporal-code", "random", "--out", str(tmp_path / "r.png")])["report"]
+    assert report["median"] >= 0.75 and report["p_value"] < 0.01, report
+
+
+@pytest.mark.slow
+def test_quick_main_job_learns_beside_its_control(fx, tmp_path):
+    report = fx.main(["--quick", "--out", str(tmp_path / "q.png")])["report"]
+    assert report["median"] >= 0.85 and report["control_median"] <= 0.6, report

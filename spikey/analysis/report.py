@@ -259,6 +259,18 @@ def _table_html(frame: pd.DataFrame, drop: Sequence[str] = ("source", "metric"))
                          float_format=lambda x: f"{x:.4g}", escape=True)
 
 
+def holdout_text(best: dict | None) -> str:
+    """The held-out line of a search folder's ``best.json`` (``spikey.meta.holdout``), or "" without one."""
+    holdout = (best or {}).get("holdout")
+    if not isinstance(holdout, dict) or not holdout.get("seeds"):
+        return ""
+    from spikey.meta.holdout import describe
+    search = holdout.get("search_fitness", holdout.get("search_score"))
+    per_seed = ", ".join(f"{v:.3g}" for v in holdout.get("per_seed", []))
+    return (f"best keys: {describe(holdout, search)}; per held-out seed: {per_seed}. The search's own score is "
+            f"biased upwards by the luck of its seeds; the held-out score is not.")
+
+
 # -- the report ----------------------------------------------------------------------------------------
 def _source_section(index: int, source: Source, metric: str, tables: dict, raster: bool) -> str:
     parts = [f"<section><h2>{index}. {html.escape(source.kind)}: <code>{html.escape(source.label)}</code></h2>"]
@@ -271,6 +283,9 @@ def _source_section(index: int, source: Source, metric: str, tables: dict, raste
     if source.varied:
         facts.append("varied keys: " + ", ".join(f"<code>{html.escape(k)}</code>" for k in source.varied))
     parts.append(f'<p class="meta">{"; ".join(facts)}.</p>')
+    held = holdout_text(source.best)
+    if held:
+        parts.append(f'<p class="holdout"><b>Generalisation:</b> {html.escape(held)}</p>')
     figures = []
     notes = []
     try:

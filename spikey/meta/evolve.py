@@ -4,8 +4,8 @@
 
     spikey evolve CONFIG [--out DIR] [--generations N] [--population P] [--seeds S] [--seed N]
                          [--metric M] [--last K] [--evaluation batched|single|ray] [--time-budget S]
-                         [--target F] [--set KEY=VALUE ...] [--quiet]
-    spikey evolve --resume DIR [--generations N] [--time-budget S] [--evaluation ...] [--trust-pickle]
+                         [--target F] [--holdout-seeds N|LIST] [--set KEY=VALUE ...] [--quiet]
+    spikey evolve --resume DIR [--generations N] [--time-budget S] [--evaluation ...] [--holdout-seeds ...] [--trust-pickle]
     spikey evolve DIR                         # same as --resume DIR
 
 CONFIG is an experiment YAML/JSON file (``spikey.experiment.config``) with an
@@ -21,6 +21,7 @@ choices; see ``spikey.meta.genotype``) and GA settings (``spikey.meta.population
       metric: accuracy          # fitness: mean over the last `last` episodes and all seeds
       last: 2
       selection: tournament
+      holdout_seeds: 10         # best keys re-scored on 10 seeds after the search's (0: off)
       constraints:
         learning_rate: [0.00001, 0.01, log]
         firing_threshold: [0.5, 3.0]
@@ -33,6 +34,13 @@ generation; after a crash ``spikey evolve --resume DIR`` continues it from
 the last completed generation and ends as the uninterrupted run would. The
 folder loads as data; a GA folder of an older version (``population.pkl``, a
 pickle, which can run code) is refused unless ``--trust-pickle`` is given.
+
+At the end the best member's keys are trained again on held-out seeds, disjoint
+from the search's (``holdout_seeds``: a count of seeds after the search's
+largest, default 10, or a list; 0 turns it off; ``spikey.meta.holdout``), and
+scored with the same fitness definition. The search's own best fitness is
+biased upwards by the luck of its seeds; the held-out score is printed beside
+it and written to ``best.json`` (``"holdout"``).
 """
 from __future__ import annotations
 
@@ -76,6 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust-pickle", action="store_true",
                         help="with --resume: open a GA folder of an older version whose population.pkl is a "
                              "pickle (loading a pickle can run code: only for folders you trust)")
+    parser.add_argument("--holdout-seeds", help="re-score the best keys on held-out seeds: a count after the "
+                                                "search's largest seed (default 10; 0: off) or a list (100,101)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     from spikey.cli import add_trust_and_memory_arguments
     add_trust_and_memory_arguments(parser)
@@ -107,13 +117,54 @@ def split_section(section: dict) -> tuple[dict, dict, int]:
         if name == "seed":
             seed = value
             continue
+        if name == "holdout_seeds":  # read by holdout_setting: not a Population setting
+            continue
         setting = ALIASES.get(name, name)
         if setting not in DEFAULTS:
-            known = sorted(set(DEFAULTS) | set(ALIASES) | {"seed", "constraints"})
+            known = sorted(set(DEFAULTS) | set(ALIASES) | {"seed", "constraints", "holdout_seeds"})
             raise ConfigError(f"evolve: unknown setting '{name}'.{suggest(name, known)} Settings: {known}.",
                               key=f"evolve.{name}", value=value, expected="a GA setting")
         settings[setting] = value
     return constraints, settings, seed
+
+
+def holdout_evaluation(population: Any, spec: Any) -> dict | None:
+    """Score ``population``'s best keys on held-out seeds (``spec``: ``spikey.meta.holdout.holdout_seeds``).
+
+    The score is the GA's fitness definition (``aggregation`` of ``metric`` over
+    the last ``last`` episodes and all seeds) on seeds disjoint from the
+    experiment's. Writes it to ``best.json`` as ``"holdout"`` and returns it
+    (None when off, or when the GA has no experiment or no best member).
+    """
+    import numpy as np
+
+    from spikey.experiment.results import write_json
+    from spikey.meta.holdout import evaluate_holdout, holdout_seeds
+    from spikey.meta.metagame import AGGREGATIONS
+    experiment, best = population.experiment, population.best
+    if experiment is None or best.get("keys") is None:
+        return None
+    seeds = holdout_seeds(spec, experiment.seeds)
+    if not seeds:
+        return None
+    s = population.settings
+    aggregate = AGGREGATIONS[s["aggregation"]]
+
+    def score(rows):
+        values = rows[s["metric"]].to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+        return aggregate(values) if len(values) else float("nan")
+
+    result = evaluate_holdout(experiment, best["keys"], seeds, s["metric"], score=score, last=s["last"])
+    result["search_fitness"] = best["fitness"]
+    if population.folder is not None:
+        write_json(population.folder / "best.json", {**{k: _json(v) for k, v in best.items()}, "holdout": result})
+    return result
+
+
+def _json(value: Any) -> Any:
+    from spikey.meta.population import _json_ready
+    return _json_ready(value)
 
 
 def check_choices(experiment: Any, space: Any) -> None:
@@ -173,6 +224,7 @@ def main(args: argparse.Namespace) -> int:
         if given:
             raise CLIError(f"{given[0]} cannot change when resuming (it would change the search); "
                            f"only --generations, --time-budget, --target, --evaluation, --max-lanes can.")
+        holdout_spec = args.holdout_seeds
         population = Population.resume(resume, progress=progress, trust_pickle=args.trust_pickle,
                                        **{k: v for k, v in overrides.items() if v is not None})
         print(f"spikey evolve: resuming {population.folder} at generation {population.generation} "
@@ -183,6 +235,7 @@ def main(args: argparse.Namespace) -> int:
         if args.trust_pickle:
             raise CLIError("--trust-pickle only applies to --resume DIR (a new GA writes data files).")
         experiment, section = read_config(args.config)
+        holdout_spec = section.get("holdout_seeds") if args.holdout_seeds is None else args.holdout_seeds
         changes = _experiment_changes(args)
         if changes:
             experiment = experiment.replace(**changes)
@@ -196,6 +249,8 @@ def main(args: argparse.Namespace) -> int:
             if value is not None:
                 settings[name] = value
         seed = args.seed if args.seed is not None else seed
+        from spikey.meta.holdout import holdout_seeds
+        holdout_seeds(holdout_spec, experiment.seeds)  # checked now, not after the search
         # Validate everything before the first generation: settings and constraints (names, ranges,
         # values against the Keys), the experiment, and one member built and stepped with the metric.
         from spikey.meta.population import check_settings
@@ -231,5 +286,9 @@ def main(args: argparse.Namespace) -> int:
     print(f"done ({population.reason}) in {time.perf_counter() - started:.1f} s; best fitness "
           f"{float('nan') if best['fitness'] is None else best['fitness']:.4g} in generation {best['generation']} with", flush=True)
     print(json.dumps(best["keys"], indent=2, default=str))
+    holdout = holdout_evaluation(population, holdout_spec)
+    if holdout is not None:
+        from spikey.meta.holdout import describe
+        print(f"best keys {describe(holdout, best['fitness'])}", flush=True)
     print(f"GA folder: {population.folder} (members.parquet, best.json)", flush=True)
     return 0

@@ -28,6 +28,7 @@ experiment's ``sweep`` section (YAML), then the defaults::
       seed: 0                      # of the random search
       include_default: true        # the first trial runs the config's own values of the searched keys
       time_budget_s: null
+      holdout_seeds: 10            # best keys re-scored on 10 seeds after the experiment's (0: off)
       space: {learning_rate: [0.0005, 0.1, log], action_threshold: {choices: [mean, median]}}
 
 A trial whose state becomes NaN or inf in any lane (the episode loop's numerical
@@ -39,7 +40,10 @@ of a diverged trial (as of a NaN loss): it shows in the trial table and
 
 Results land in ``<storage_path>/<name>/``: Tune's trial folders, plus
 ``results.parquet`` (every report of every trial, ``load_results``) and
-``best.json`` (the best trial's keys and score).
+``best.json`` (the best trial's keys and score, and ``"holdout"``: the best
+keys trained again on ``holdout_seeds`` seeds disjoint from the sweep's and
+scored the same way, ``spikey.meta.holdout``; the sweep's own best score is
+biased upwards by the luck of its seeds, the held-out one is not).
 """
 from __future__ import annotations
 
@@ -63,7 +67,8 @@ SWEEP_DEFAULTS = {"metric": "game_reward", "mode": "max", "num_samples": 8, "sch
                   "grace_period": 1, "reduction_factor": 2, "max_concurrent": None, "scope": "last",
                   "train_workers": 0, "cpus_per_worker": None, "use_gpu": False, "cpus_per_trial": 1,
                   "seed": None,
-                  "time_budget_s": None, "space": {}, "reuse_actors": True, "include_default": True}
+                  "time_budget_s": None, "space": {}, "reuse_actors": True, "include_default": True,
+                  "holdout_seeds": None}
 SCHEDULERS = ("asha", "fifo", "median", "hyperband")
 #: How trials are ranked (Tune's scopes): the last report, the mean, the best, or the mean of the last 5 or 10.
 SCOPES = ("last", "avg", "all", "last-5-avg", "last-10-avg")
@@ -207,7 +212,8 @@ class SweepResult:
 
     Attributes: ``path`` (the Tune experiment folder), ``results`` (every
     report of every trial, one row each), ``best_config`` (the best trial's
-    sampled keys), ``best_score``, ``metric``, ``mode``, ``grid`` (Tune's ResultGrid).
+    sampled keys), ``best_score``, ``metric``, ``mode``, ``grid`` (Tune's ResultGrid), ``holdout``
+    (the best keys' score on held-out seeds, ``spikey.meta.holdout.evaluate_holdout``; None when off).
     """
 
     path: Path
@@ -218,6 +224,7 @@ class SweepResult:
     mode: str
     grid: Any = None
     experiment: Experiment | None = None
+    holdout: dict | None = None
 
     def best_experiment(self) -> Experiment:
         """The experiment with the best trial's keys."""
@@ -247,6 +254,8 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
         ``scope``, ``train_workers``, ``use_gpu``, ``cpus_per_trial``, ``seed``, ``time_budget_s``).
     """
     options = sweep_settings(experiment, **settings)
+    from spikey.meta.holdout import evaluate_holdout, holdout_seeds
+    held_out = holdout_seeds(options["holdout_seeds"], experiment.seeds, key="sweep.holdout_seeds")
     param_space = search_space(experiment, space if space is not None else options["space"])
     if not param_space:
         raise ExperimentError("sweep: the search space is empty; give sweep.space in the config or space=...",
@@ -297,14 +306,23 @@ def run_sweep(experiment: Experiment, space: dict | list | None = None, *, stora
     best_score = float(_scope_value(scores, options["scope"], options["mode"])) if scores is not None \
         else float("nan")
     write_table(path / "results", results)
+    errors = [r.error for r in grid if r.error is not None]
+    holdout = None
+    if held_out and not (errors and len(errors) == len(grid)):
+        # the sweep's own score: the scope over the per-episode means over seeds; the same here
+        def score(rows: pd.DataFrame) -> float:
+            return _scope_value(rows.groupby("episode")[options["metric"]].mean(), options["scope"],
+                                options["mode"])
+        holdout = evaluate_holdout(experiment, best_config, held_out, options["metric"], score=score)
+        holdout["search_score"] = best_score
     write_json(path / "best.json", {"metric": options["metric"], "mode": options["mode"], "scope": options["scope"],
                                     "score": best_score, "config": best_config,
-                                    "experiment": experiment.with_keys(best_config).to_dict()})
-    errors = [r.error for r in grid if r.error is not None]
+                                    "experiment": experiment.with_keys(best_config).to_dict(), "holdout": holdout})
     if errors and len(errors) == len(grid):
         raise RuntimeError(f"every trial of the sweep failed; first error: {errors[0]}")
     return SweepResult(path=path, results=results, best_config=best_config, best_score=best_score,
-                       metric=options["metric"], mode=options["mode"], grid=grid, experiment=experiment)
+                       metric=options["metric"], mode=options["mode"], grid=grid, experiment=experiment,
+                       holdout=holdout)
 
 
 def _best_result(grid: Any, metric: str, mode: str, scope: str) -> Any:
