@@ -6,7 +6,8 @@
     state = game.reset()
     repeat: action = network.tick(state)
             state_next, game_reward, terminated, truncated = game.step(action)
-            reward = network.reward(state, action, state_next)   # learning (RL networks)
+            reward = network.reward(state, action, state_next,  # learning (RL networks)
+                                    game_reward=game_reward, terminated=terminated, truncated=truncated)
 
 and returns one DataFrame row per (episode, lane) with the episode's metrics.
 """
@@ -90,7 +91,8 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
             network.learning_lanes = None if not done.any() else ~done
             action = network.tick(state)
             state_next, game_reward, terminated, truncated, info = game.step(action)
-            reward = np.asarray(network.reward(state, action, state_next), dtype=float)
+            reward = np.asarray(network.reward(state, action, state_next, game_reward=game_reward,
+                                               terminated=terminated, truncated=truncated), dtype=float)
             live = ~done
             record["reward"] += np.where(live, reward, 0.0)
             record["game_reward"] += np.where(live, np.asarray(game_reward, dtype=float), 0.0)
