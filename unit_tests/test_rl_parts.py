@@ -142,3 +142,30 @@ def test_td_error_modulated_mstdpet_learns_a_contextual_bandit_from_the_env_rewa
     # A lane whose initial weights already answer right stays right; the others must learn.
     assert np.median(learned) >= 0.9 and np.median(control) <= 0.7, (learned, control)
     assert (learned >= control - 0.05).all(), (learned, control)
+
+
+def test_cartpole_rl_example_runs_end_to_end_and_prints_its_result(capsys):
+    import json
+    from example_scripts import load_example
+    result = load_example("cartpole_rl").main(["--quick"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("result: ")
+    printed = json.loads(last[len("result: "):])
+    assert printed["env"] == "GymGame('CartPole-v1')" and printed["seeds"] == [0, 1, 2]
+    assert len(printed["trained"]) == len(printed["control"]) == len(printed["random"]) == 3
+    assert printed["trained_median"] == result["trained_median"] and min(printed["random"]) >= 8   # CartPole: >= 8 steps
+
+
+def test_rbf_grid_is_the_product_of_rbf_fields_and_names_a_bad_shape():
+    from spikey.snn import RBFGrid
+    x = np.array([[0.3, -0.7], [1.9, 0.1]])
+    keys = dict(n_dims=2, rbf_low=[0.0, -1.0], rbf_high=[2.0, 1.0], rbf_width=0.8, max_rate=1.0, batch_size=2)
+    per_dim = RBF(n_inputs=8, **keys)                       # 4 centres per dimension
+    grid = RBFGrid(n_inputs=16, **keys)
+    per_dim.update(x)
+    grid.update(x)
+    fields = np.asarray(per_dim.rates, dtype=float).reshape(2, 2, 4)
+    expected = (fields[:, 0, :, None] * fields[:, 1, None, :]).reshape(2, 16)
+    np.testing.assert_allclose(np.asarray(grid.rates, dtype=float), expected, rtol=1e-6)
+    with pytest.raises(ConfigError, match="grid_shape"):
+        RBFGrid(n_inputs=10, grid_shape=[2, 4], **keys)
