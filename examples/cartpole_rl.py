@@ -26,6 +26,20 @@ The network (``examples/cartpole_rl.yaml``; one per seed, all seeds one batch):
   eligibility trace ``z`` (25 network steps = 5 game steps) carries each
   push's credit into the next game steps' TD errors.
 
+Measured (this machine, numpy; deterministic for given seeds), evaluation =
+mean return over 100 episodes per seed with learning off, seeds 0-9:
+
+* ``python examples/cartpole_rl.py --episodes 200 --anneal`` (learning rate
+  falling linearly to 0): per seed 283.4, 136.0, 120.0, 125.6, 117.4, 183.5,
+  144.0, 151.1, 128.3, 220.6: median 140.0, every seed above its controls;
+  learning-rate-0 control median 18.6 (13.9-47.6), random policy median 22.6
+  (19.6-24.6). 445 s wall time with other jobs on 2 cores.
+* the same at a constant rate: median 140.3 (23.9-422.7); after 80
+  episodes: median 102.0 (39.6-235.2).
+* Training returns level off near 160 (mean over seeds and the last 10
+  episodes) from episode ~50 on, with single episodes reaching 500: the
+  target of gymnasium's v0 level (median >= 195) is not reached.
+
 ``python examples/cartpole_rl.py`` trains 10 seeds, then evaluates each with
 learning off over 100 episodes on unseen initial states, beside the
 untrained networks (learning rate 0) and a random policy; see

@@ -49,10 +49,17 @@ def play(network, game, n_episodes: int, len_episode: int, first_episode: int = 
     return frame
 
 
-def train(network, game, n_episodes: int, len_episode: int, log=print) -> pd.DataFrame:
-    """Train ``n_episodes`` episodes (learning on); one row per (episode, lane)."""
+def train(network, game, n_episodes: int, len_episode: int, log=print, anneal: bool = False) -> pd.DataFrame:
+    """Train ``n_episodes`` episodes (learning on); one row per (episode, lane).
+
+    With ``anneal`` the actor's ``learning_rate`` falls linearly from its configured value to 0
+    over the episodes (set at each episode start).
+    """
+    start = network.synapses.params["learning_rate"]
     frames = []
     for episode in range(n_episodes):
+        if anneal:
+            network.set_key("learning_rate", start * (1.0 - episode / n_episodes))
         frame = play(network, game, 1, len_episode, first_episode=episode)
         frames.append(frame)
         if log and (episode % 10 == 9 or episode == n_episodes - 1):
@@ -108,6 +115,8 @@ def main(argv=None, config: str | None = None, description: str | None = None) -
     parser.add_argument("--eval-episodes", type=int, default=100, help="evaluation episodes per seed")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key (VALUE in JSON); repeatable")
+    parser.add_argument("--anneal", action="store_true",
+                        help="learning rate falls linearly to 0 over the training episodes")
     parser.add_argument("--quick", action="store_true", help="3 seeds, 3 episodes, 3 evaluation episodes")
     args = parser.parse_args(argv)
     config = config or args.config
@@ -131,13 +140,13 @@ def main(argv=None, config: str | None = None, description: str | None = None) -
     random_returns = random_policy(experiment, args.eval_episodes, len_episode)
     control = evaluate(network, experiment, args.eval_episodes, len_episode)  # lr 0: the initial weights
     print(f"{'episode':>7} {'mean return':>12} {'min':>8} {'max':>8} {'rate':>7}   (last 10 episodes)")
-    curve = train(network, game, n_episodes, len_episode)
+    curve = train(network, game, n_episodes, len_episode, anneal=args.anneal)
     trained = evaluate(network, experiment, args.eval_episodes, len_episode)
     elapsed = time.perf_counter() - started
     table = pd.DataFrame({"seed": seeds, "random": random_returns, "lr-0 control": control, "trained": trained})
     print(f"evaluation: mean return over {args.eval_episodes} episodes per seed, learning off")
     print(table.round(1).to_string(index=False))
-    result = {"env": game.game_name, "config": str(config), "seeds": seeds, "training_episodes": n_episodes,
+    result = {"env": game.game_name, "config": str(config), "seeds": seeds, "training_episodes": n_episodes, "anneal": args.anneal,
               "eval_episodes": args.eval_episodes, "trained": trained.round(2).tolist(),
               "trained_median": float(np.median(trained)), "control": control.round(2).tolist(),
               "control_median": float(np.median(control)), "random": random_returns.round(2).tolist(),
