@@ -15,7 +15,7 @@ The network (``examples/cartpole_rl.yaml``; one per seed, all seeds one batch):
   weights, ``recurrent: false``), two pools of 10; ``AdaptiveLIF`` with
   ``winner_take_all`` (no threshold adaptation): at most one output fires per
   network step, so the spikes, and with them the eligibility, belong mostly
-  to the pool that acts. The pool that fires more over the game step's 5
+  to the pool that acts. The pool that fires more over the game step's 10
   network steps picks the push (``TopAction``).
 * Critic (``TDCritic``): ``V(s)`` linear in the same grid's rates, learned by
   TD(lambda); its TD error ``delta = r + gamma V(s') (1 - terminated) - V(s)``
@@ -23,22 +23,23 @@ The network (``examples/cartpole_rl.yaml``; one per seed, all seeds one batch):
   Sprekeler & Gerstner 2013).
 * Plasticity: MSTDPET (Florian 2007) in ``RLNetwork``'s deferred mode:
   ``dW = lr * delta_t * sum over the step's network steps of z``; the
-  eligibility trace ``z`` (25 network steps = 5 game steps) carries each
+  eligibility trace ``z`` (50 network steps = 5 game steps) carries each
   push's credit into the next game steps' TD errors.
 
 Measured (this machine, numpy; deterministic for given seeds), evaluation =
 mean return over 100 episodes per seed with learning off, seeds 0-9:
 
-* ``python examples/cartpole_rl.py --episodes 200 --anneal`` (learning rate
-  falling linearly to 0): per seed 283.4, 136.0, 120.0, 125.6, 117.4, 183.5,
-  144.0, 151.1, 128.3, 220.6: median 140.0, every seed above its controls;
-  learning-rate-0 control median 18.6 (13.9-47.6), random policy median 22.6
-  (19.6-24.6). 445 s wall time with other jobs on 2 cores.
-* the same at a constant rate: median 140.3 (23.9-422.7); after 80
-  episodes: median 102.0 (39.6-235.2).
-* Training returns level off near 160 (mean over seeds and the last 10
-  episodes) from episode ~50 on, with single episodes reaching 500: the
-  target of gymnasium's v0 level (median >= 195) is not reached.
+* ``python examples/cartpole_rl.py --anneal`` (200 episodes, learning rate
+  falling linearly to 0): per seed 122.6, 166.7, 125.8, 230.4, 110.3, 301.9,
+  184.3, 156.0, 104.9, 163.6: median 159.8, every seed above its controls;
+  learning-rate-0 control median 16.1 (11.1-51.4), random policy median 22.6
+  (19.6-24.6). 588 s wall time with other jobs on 2 cores.
+* with 5 network steps per game step (``--set processing_time=5 --set
+  tau_eligibility=25``): median 140.0 (117.4-283.4) annealed, 140.3
+  (23.9-422.7) at a constant rate, 102.0 (39.6-235.2) after 80 episodes.
+* Training returns (mean over seeds and the last 10 episodes) rise to ~160
+  by episode 90 and stay at 160-180 to episode 200, single episodes reaching
+  500: the target of gymnasium's v0 level (median >= 195) is not reached.
 
 ``python examples/cartpole_rl.py`` trains 10 seeds, then evaluates each with
 learning off over 100 episodes on unseen initial states, beside the
