@@ -6,7 +6,8 @@
     state = game.reset()
     repeat: action = network.tick(state)
             state_next, game_reward, terminated, truncated = game.step(action)
-            reward = network.reward(state, action, state_next)   # learning (RL networks)
+            reward = network.reward(state, action, state_next,  # learning (RL networks)
+                                    game_reward=game_reward, terminated=terminated, truncated=truncated)
 
 and returns one DataFrame row per (episode, lane) with the episode's metrics.
 """
@@ -103,7 +104,8 @@ def run_episodes(network: Any, game: Any, n_episodes: int, len_episode: int, *,
             network.learning_lanes = None if not done.any() else ~done
             action = network.tick(state)
             state_next, game_reward, terminated, truncated, info = game.step(action)
-            reward = np.asarray(network.reward(state, action, state_next), dtype=float)
+            reward = np.asarray(network.reward(state, action, state_next, game_reward=game_reward,
+                                               terminated=terminated, truncated=truncated), dtype=float)
             for failure in _guard(network):
                 failure["episode"] = episode  # the record kept in network.failures says when, too
                 print(f"spikey: episode {episode}: {failure['message']}", file=sys.stderr, flush=True)

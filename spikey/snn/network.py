@@ -45,6 +45,7 @@ from spikey.module import ConfigError, Key, Module, UnknownKeyError, suggest
 from spikey.snn.engine import EngineError, choose, resolve, select
 from spikey.snn.fused import FusedEngine
 from spikey.snn.modifier.template import Modifier
+from spikey.snn.reward.template import call_rewarder
 
 #: Roles of a network's parts, in construction order.
 ROLES = ("inputs", "neurons", "weights", "synapses", "readout", "rewarder")
@@ -501,13 +502,20 @@ class Network(Module):
         self.total_game_steps += 1
         return self.readout(self.output_counts, self.output_polarities, self.processing_time)
 
-    def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
-        """Reward ``(B,)`` of the last game step from the rewarder (no learning in Network)."""
+    def reward(self, state: Any, action: Any, state_next: Any = None, game_reward: Any = None,
+               terminated: Any = None, truncated: Any = None) -> np.ndarray:
+        """Reward ``(B,)`` of the last game step from the rewarder (no learning in Network).
+
+        ``game_reward``, ``terminated``, ``truncated`` are the game's own step results
+        ``(B,)``; they reach rewarders whose ``__call__`` takes them
+        (``spikey.snn.reward.template.call_rewarder``).
+        """
         if self.rewarder is None:
             raise ConfigError(f"{type(self).__name__}.reward: no 'rewarder' part configured.",
                               key="rewarder", part=type(self).__name__, value=None,
                               expected="a Reward part class")
-        return self.rewarder(state, action, state_next)
+        return call_rewarder(self.rewarder, state, action, state_next, game_reward=game_reward,
+                             terminated=terminated, truncated=truncated)
 
     @property
     def spike_log(self) -> np.ndarray:
@@ -555,8 +563,10 @@ class RLNetwork(Network):
 
     deferred_reward = True
 
-    def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
-        reward = self._mask_reward(np.asarray(super().reward(state, action, state_next), dtype=float))
+    def reward(self, state: Any, action: Any, state_next: Any = None, game_reward: Any = None,
+               terminated: Any = None, truncated: Any = None) -> np.ndarray:
+        reward = self._mask_reward(np.asarray(super().reward(state, action, state_next, game_reward,
+                                                             terminated, truncated), dtype=float))
         if self.training and self.synapses.plastic:
             self.synapses.apply_reward(reward)
         return reward
@@ -600,6 +610,7 @@ class ActiveRLNetwork(Network):
         self.tick_reward += reward
         return reward
 
-    def reward(self, state: Any, action: Any, state_next: Any = None) -> np.ndarray:
+    def reward(self, state: Any, action: Any, state_next: Any = None, game_reward: Any = None,
+               terminated: Any = None, truncated: Any = None) -> np.ndarray:
         """The summed per-step rewards of the last game step (learning already happened)."""
         return self.tick_reward.copy()

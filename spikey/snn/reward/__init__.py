@@ -5,3 +5,6 @@ from spikey.snn.reward.function import RewardFunction
 from spikey.snn.reward.delayed import DelayedReward
 from spikey.snn.reward.cartpole_balance import CartPoleBalance
 from spikey.snn.reward.pool_spikes import PoolSpikes
+from spikey.snn.reward.game_reward import GameReward
+from spikey.snn.reward.prediction_error import RewardPredictionError
+from spikey.snn.reward.td_critic import TDCritic

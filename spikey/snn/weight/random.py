@@ -20,8 +20,10 @@ class Random(Weight):
     Each synapse exists with probability ``connection_prob`` (and where
     ``matrix_mask`` is true, if given); the resulting pattern is fixed for the
     run (plasticity respects it). ``force_unidirectional`` removes one synapse
-    of every reciprocal body pair at random. Every network of a batch draws its
-    own matrix from its seed.
+    of every reciprocal body pair at random; ``recurrent = False`` keeps only the
+    synapses from the inputs (a feed-forward layer, as for a gymnasium policy
+    whose outputs should answer the observation rather than each other). Every
+    network of a batch draws its own matrix from its seed.
 
     Examples
     --------
@@ -29,6 +31,10 @@ class Random(Weight):
     ...            batch_size=2, seed=7)
     >>> w.matrix.shape, bool((w.matrix <= 2.0).all())
     ((2, 7, 4), True)
+    >>> ff = Random(n_inputs=3, n_neurons=4, max_weight=2.0, connection_prob=0.5, recurrent=False,
+    ...             batch_size=2, seed=7)
+    >>> bool((ff.matrix[:, 3:] == 0).all()), bool((ff.matrix[:, :3] == w.matrix[:, :3]).all())
+    (True, True)
     """
 
     Keys = Weight.Keys + [
@@ -39,6 +45,8 @@ class Random(Weight):
             nullable=True),
         Key("force_unidirectional", "keep only one direction of reciprocal body synapses", bool,
             default=False),
+        Key("recurrent", "whether body neurons connect to one another (False: feed-forward, synapses "
+            "only from the inputs)", bool, default=True),
     ]
 
     def draw_lane(self, rng: np.random.Generator, lane: int) -> np.ndarray:
@@ -46,6 +54,8 @@ class Random(Weight):
         n_in = self.params["n_inputs"]
         allowed = np.ones((n, N), dtype=bool)
         allowed[n_in + np.arange(N), np.arange(N)] = False  # no self-connections
+        if not self.params["recurrent"]:
+            allowed[n_in:] = False  # feed-forward: only input rows; the draws below stay the same
         if self.params["matrix_mask"] is not None:
             mask = np.asarray(self.params["matrix_mask"], dtype=bool)
             if mask.shape != (n, N):
