@@ -84,15 +84,7 @@ class RBFGrid(Input):
         """Set the per-step spike probabilities from observations ``(B, n_dims)`` floats."""
         super().update(state)
         B, d = self.batch_size, self.params["n_dims"]
-        x = self.lane_states(state)
-        if x.dtype.kind not in "biuf" or x.reshape(B, -1).shape[1] != d:
-            raise ValueError(f"{type(self).__name__}.update: got observations of shape {x.shape} "
-                             f"(dtype {x.dtype}); expected ({B}, {d}) numbers.")
-        x = x.reshape(B, d).astype(np.float64)
-        nan_lanes = np.flatnonzero(np.isnan(x).any(axis=1))
-        if nan_lanes.size:
-            raise ValueError(f"{type(self).__name__}.update: observations of lanes {nan_lanes.tolist()} "
-                             f"contain NaN: {x[nan_lanes].tolist()}.")
+        x = self.observations(state, d)
         rates = np.ones((B, 1))
         for i in range(d):  # outer product of the per-dimension Gaussians, first dimension slowest
             field = np.exp(-0.5 * ((x[:, i:i + 1] - self.centres[i][None]) / self._sigma[i]) ** 2)

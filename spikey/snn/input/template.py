@@ -125,3 +125,17 @@ class Input(Part):
             raise ValueError(f"{type(self).__name__}.update: got states of shape {states.shape}; "
                              f"expected the batch axis first, shape ({self.batch_size}, ...).")
         return states
+
+    def observations(self, state: Any, n_dims: int) -> np.ndarray:
+        """The game states as ``(B, n_dims)`` float64 observations: numbers, that width, no NaN."""
+        B = self.batch_size
+        x = self.lane_states(state)
+        if x.dtype.kind not in "biuf" or x.reshape(B, -1).shape[1] != n_dims:
+            raise ValueError(f"{type(self).__name__}.update: got observations of shape {x.shape} "
+                             f"(dtype {x.dtype}); expected ({B}, {n_dims}) numbers.")
+        x = x.reshape(B, n_dims).astype(np.float64)
+        nan_lanes = np.flatnonzero(np.isnan(x).any(axis=1))
+        if nan_lanes.size:
+            raise ValueError(f"{type(self).__name__}.update: observations of lanes {nan_lanes.tolist()} "
+                             f"contain NaN: {x[nan_lanes].tolist()}.")
+        return x
