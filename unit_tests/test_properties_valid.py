@@ -44,8 +44,10 @@ GAME_STEPS = 3
 GAMES = ("logic", "cartpole", "cartpole_continuous", "classes")
 NETWORKS = (snn.Network, snn.RLNetwork, snn.ActiveRLNetwork)
 STATE_DIMS = {"logic": 2, "cartpole": 4, "cartpole_continuous": 4, "classes": 3}
-INPUTS = {"logic": ("RateMap", "Poisson", "StaticMap", "TTFS", "RateCode", "RBF")}
-INPUTS.update({game: ("StaticMap", "TTFS", "RateCode", "RBF") for game in GAMES[1:]})
+INPUTS = {"logic": ("RateMap", "Poisson", "StaticMap", "TTFS", "RateCode", "RBF", "RBFGrid")}
+INPUTS.update({game: ("StaticMap", "TTFS", "RateCode", "RBF", "RBFGrid") for game in GAMES[1:]})
+#: Inputs whose rates can code a TDCritic's states (its critic_code).
+CRITIC_CODES = ("RBF", "RBFGrid")
 READOUTS = {"logic": ("Threshold", "TopAction"), "cartpole": ("Threshold", "TopAction"),
             "cartpole_continuous": ("PopulationVector", "NeuronRates"), "classes": ("Threshold", "TopAction")}
 NEURONS = ("LIF", "AdaptiveLIF", "Izhikevich", "RandPotential")
@@ -63,6 +65,8 @@ def rewarders(network: type, game: str) -> tuple:
         options.append("CartPoleBalance")  # needs the next state, which only a game step's reward has
     if network is snn.ActiveRLNetwork and labelled:
         options.append("PoolSpikes")       # judges each output spike: SpikingActiveRLNetwork below
+    if network is not snn.ActiveRLNetwork:  # these read the game's reward, which only a game step has
+        options += ["GameReward", "RewardPredictionError", "TDCritic"]
     return tuple(options)
 
 
@@ -109,6 +113,8 @@ SCALES = {
     "spike_delay": (0, 2), "potential_decay": (0.0, 1.0), "theta_plus": (0.0, 0.5),
     "theta_decay_tau": (1.0, 1e4), "potential_noise_scale": (0.0, 2.0), "a": (0.01, 0.1), "b": (0.15, 0.25),
     "c": (-70.0, -50.0), "d": (0.5, 8.0), "izhikevich_dt": (0.1, 1.0),
+    "reward_scale": (-2.0, 2.0), "reward_offset": (-1.0, 1.0), "baseline_rate": (0.0, 1.0),
+    "discount": (0.0, 1.0), "critic_rate": (0.0, 0.5), "critic_lambda": (0.0, 1.0), "value_init": (-1.0, 1.0),
     "max_weight": (0.1, 3.0), "connection_prob": (0.0, 1.0),
     "learning_rate": (0.0, 0.1), "tau_plus": (1.0, 30.0), "tau_minus": (1.0, 30.0), "a_plus": (0.0, 1.5),
     "a_minus": (0.0, 1.5), "tau_eligibility": (1.0, 50.0), "normalize_columns": (0.5, 3.0),
@@ -124,7 +130,7 @@ SCALES_BY_PART = {
 STRUCTURAL = {"n_inputs", "n_neurons", "n_outputs", "n_actions", "n_features", "n_dims", "processing_time",
               "state_rate_map", "state_spike_map", "state_value_map", "rbf_low", "rbf_high", "matrix",
               "matrix_mask", "weight_generator", "expected_value", "reward_fn", "rewarded_states", "reward_delay",
-              "action_threshold", "output_range", "input_firing_steps"}
+              "action_threshold", "output_range", "input_firing_steps", "grid_shape", "critic_code"}
 
 
 def concrete_parts() -> dict[str, dict[str, type]]:
@@ -223,6 +229,9 @@ def configuration(data, focus: str) -> dict:
                "readout": READOUTS[game], "rewarder": rewarders(network, game)}
     chosen = {role: focus if focus in names else draw(st.sampled_from(names), label=role)
               for role, names in options.items()}
+    if chosen["rewarder"] == "TDCritic" and chosen["inputs"] not in CRITIC_CODES:
+        # the critic codes states with the network's own input keys: an input that takes observations
+        chosen["inputs"] = focus if focus in CRITIC_CODES else draw(st.sampled_from(CRITIC_CODES), label="inputs")
     if network is snn.ActiveRLNetwork and chosen["rewarder"] == "PoolSpikes":
         network = SpikingActiveRLNetwork
     parts = {role: parts_by_role[role][name] for role, name in chosen.items() if name is not None}
@@ -271,6 +280,13 @@ def configuration(data, focus: str) -> dict:
     elif inputs == "RateCode":
         keys["n_features"] = d
         keys["n_inputs"] = d * draw(st.integers(1, 2))
+    elif inputs == "RBFGrid":
+        keys["n_dims"] = d
+        per_dim = draw(st.integers(2, 3))
+        keys["n_inputs"] = per_dim ** d
+        low = draw(st.floats(-1.0, 0.0))
+        keys["rbf_low"] = low if draw(st.booleans()) else [low] * d
+        keys["rbf_high"] = low + draw(st.floats(0.5, 2.0))
     elif inputs == "RBF":
         keys["n_dims"] = d
         keys["n_inputs"] = d * draw(st.integers(2, 3))
@@ -322,6 +338,8 @@ def configuration(data, focus: str) -> dict:
             keys["n_actions"] = n_actions
     elif rewarder == "RewardFunction":
         keys["reward_fn"] = any_output_reward
+    elif rewarder == "TDCritic":
+        keys["critic_code"] = chosen["inputs"]
     elif rewarder == "DelayedReward":
         keys["rewarded_states"] = [1] if game == "logic" else [0.0]
         delay_low = draw(st.integers(1, 2 * P))
@@ -396,13 +414,19 @@ def documented_shapes(network) -> dict:
     if network.rewarder is not None and "reward_delay" in network.rewarder.params:
         shapes[("rewarder", "pending")] = (network.rewarder.delay_high + 1, B)
         shapes[("rewarder", "dopamine")] = (B,)
+    if network.rewarder is not None:  # the game-reward rewarders: a baseline, a critic over its state code
+        shapes.update({("rewarder", "baseline"): (B,), ("rewarder", "ended"): (B,)})
+        features = getattr(network.rewarder, "n_features", None)
+        if features is not None:
+            shapes.update({("rewarder", "critic_weights"): (B, features), ("rewarder", "critic_trace"): (B, features)})
     return shapes
 
 
 #: State that may legitimately hold NaN: Threshold's 'median' history marks its unused slots with NaN.
 NAN_BY_DESIGN = {("readout", "rate_history")}
 #: State that reset() keeps: what the network has learned.
-LEARNED = {("weights", "matrix"), ("neurons", "theta_adapt")}
+LEARNED = {("weights", "matrix"), ("neurons", "theta_adapt"), ("rewarder", "baseline"),
+           ("rewarder", "critic_weights")}
 
 
 def check_state(network) -> None:
@@ -437,9 +461,10 @@ def play(network, game, steps: int) -> list:
         for lane in range(B):
             assert game.action_space.contains(np.asarray(values[lane], dtype=game.action_space.dtype)
                                               .reshape(game.action_space.shape)), (lane, values[lane])
-        state_next, *_ = game.step(action)
-        if network.rewarder is not None:
-            reward = np.asarray(network.reward(state, action, state_next))
+        state_next, game_reward, terminated, truncated, _ = game.step(action)
+        if network.rewarder is not None:  # as the episode loop calls it: with the game's step results
+            reward = np.asarray(network.reward(state, action, state_next, game_reward=game_reward,
+                                               terminated=terminated, truncated=truncated))
             assert reward.shape == (B,) and np.isfinite(reward).all(), reward
         actions.append(values.copy())
         state = state_next
