@@ -157,7 +157,7 @@ def _fill_uniforms(out, seeds, tag, start):
                     out[s, b, 2 * p + 1] = ((w2 >> 5) * 67108864 + (w3 >> 6)) * TWO_M53
 
 
-def compiled(function: Any, **helpers: Any) -> Any:
+def compiled(function: Any, inline: str = "always", **helpers: Any) -> Any:
     """``function`` compiled by numba with its module-level helpers replaced by compiled ones.
 
     The plain function stays the one definition (it runs on numpy and torch
@@ -165,13 +165,13 @@ def compiled(function: Any, **helpers: Any) -> Any:
     """
     namespace = {**function.__globals__, **helpers}
     return numba.njit(types.FunctionType(function.__code__, namespace, function.__name__), cache=True,
-                      inline="always" if function.__name__ != "_fill_uniforms" else "never")
+                      inline=inline)
 
 
 if numba is not None:
     _compiled_mulhilo = compiled(_mulhilo)
     _compiled_philox = compiled(philox4x32, _mulhilo=_compiled_mulhilo)
-    _fill = compiled(_fill_uniforms, philox4x32=_compiled_philox)
+    _fill = compiled(_fill_uniforms, inline="never", philox4x32=_compiled_philox)
 else:  # pragma: no cover
     _fill = None
     logging.getLogger("spikey.engine").info("numba is not installed: random numbers are computed by numpy "
