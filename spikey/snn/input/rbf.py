@@ -9,6 +9,26 @@ from spikey.module import ConfigError, Key
 from spikey.snn.input.template import Input
 
 
+def rbf_bounds(part: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """A part's ``rbf_low`` and ``rbf_high`` as ``(d,)`` arrays (one value given: every dimension), checked:
+    finite, one or ``d`` values, low < high in every dimension."""
+    bounds = {}
+    for key in ("rbf_low", "rbf_high"):
+        value = np.asarray(part.params[key], dtype=np.float64)
+        if value.ndim > 1 or value.size not in (1, d) or not np.isfinite(value).all():
+            what = "non-finite values" if np.size(value) in (1, d) and value.ndim <= 1 else \
+                f"shape {value.shape} ({value.size} values)"
+            part._fail(key, f"key '{key}' = {part.params[key]!r} has {what}; expected one finite value for "
+                       f"all dimensions or {d} values, one per dimension (n_dims = {d})",
+                       f"one finite value or {d} (one per dimension)")
+        bounds[key] = np.broadcast_to(value.reshape(-1), (d,))
+    low, high = bounds["rbf_low"], bounds["rbf_high"]
+    if not (low < high).all():
+        part._fail("rbf_high", f"key 'rbf_high' = {high.tolist()} must exceed 'rbf_low' = "
+                   f"{low.tolist()} in every dimension", "rbf_high > rbf_low")
+    return low, high
+
+
 class RBF(Input):
     """Gaussian receptive fields tiling each observation dimension; Bernoulli spikes.
 
@@ -63,20 +83,7 @@ class RBF(Input):
             self._fail("n_inputs", f"key 'n_inputs' = {n} must be n_dims * centres_per_dim with "
                        f"n_dims = {d} and at least 2 centres per dimension",
                        f"a multiple of {d}, >= {2 * d}")
-        bounds = {}
-        for key in ("rbf_low", "rbf_high"):
-            value = np.asarray(self.params[key], dtype=np.float64)
-            if value.ndim > 1 or value.size not in (1, d) or not np.isfinite(value).all():
-                what = "non-finite values" if np.size(value) in (1, d) and value.ndim <= 1 else \
-                    f"shape {value.shape} ({value.size} values)"
-                self._fail(key, f"key '{key}' = {self.params[key]!r} has {what}; expected one finite value for "
-                           f"all dimensions or {d} values, one per dimension (n_dims = {d})",
-                           f"one finite value or {d} (one per dimension)")
-            bounds[key] = np.broadcast_to(value.reshape(-1), (d,))
-        low, high = bounds["rbf_low"], bounds["rbf_high"]
-        if not (low < high).all():
-            self._fail("rbf_high", f"key 'rbf_high' = {high.tolist()} must exceed 'rbf_low' = "
-                       f"{low.tolist()} in every dimension", "rbf_high > rbf_low")
+        low, high = rbf_bounds(self, d)
         width = np.asarray(self.params["rbf_width"], dtype=np.float64)
         if not (width > 0).all():
             self._fail("rbf_width", f"key 'rbf_width' = {self.params['rbf_width']!r}", "rbf_width > 0")

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from spikey.module import ConfigError, Key
+from spikey.snn.input.rbf import rbf_bounds
 from spikey.snn.input.template import Input
 
 
@@ -64,17 +65,7 @@ class RBFGrid(Input):
             self._fail("grid_shape", f"grid_shape {shape} with n_dims = {d} does not give n_inputs = {n} "
                        f"(the product of the centres per dimension, at least 2 each)",
                        f"{d} ints >= 2 whose product is {n}")
-        bounds = {}
-        for key in ("rbf_low", "rbf_high"):
-            value = np.asarray(self.params[key], dtype=np.float64)
-            if value.ndim > 1 or value.size not in (1, d) or not np.isfinite(value).all():
-                self._fail(key, f"key '{key}' = {self.params[key]!r} has shape {value.shape}",
-                           f"one finite value or {d} (one per dimension)")
-            bounds[key] = np.broadcast_to(value.reshape(-1), (d,))
-        low, high = bounds["rbf_low"], bounds["rbf_high"]
-        if not (low < high).all():
-            self._fail("rbf_high", f"key 'rbf_high' = {high.tolist()} must exceed 'rbf_low' = {low.tolist()} "
-                       f"in every dimension", "rbf_high > rbf_low")
+        low, high = rbf_bounds(self, d)  # the same keys, checked as RBF checks them
         #: per dimension, the (C_d,) centres
         self.centres = [low[i] + (high[i] - low[i]) * np.linspace(0.0, 1.0, shape[i]) for i in range(d)]
         self._sigma = [self.params["rbf_width"] * (high[i] - low[i]) / (shape[i] - 1) for i in range(d)]
